@@ -1,0 +1,319 @@
+"""The shared core: people, administrative units, departments, roles, audit, calendar, parameters."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.models import ContentType
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from governance.roles import DEPARTMENT_ROLES, Role
+
+division_code_validator = RegexValidator(r"^\d{12}$", _("A division code has exactly 12 digits."))
+
+
+class User(AbstractUser):
+    full_name = models.CharField(_("full name"), max_length=64, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+
+class UnitLevel(models.TextChoices):
+    PROVINCE = "province", _("Province")
+    CITY = "city", _("City")
+    COUNTY = "county", _("District/county")
+    TOWNSHIP = "township", _("Street/township")
+    VILLAGE = "village", _("Community/village")
+
+
+LEVEL_DEPTH = {level: depth for depth, level in enumerate(UnitLevel.values)}
+
+
+class AdministrativeUnit(models.Model):
+    """A node of the division tree: province → city → district/county → street/township → community/village.
+
+    ``path`` is the chain of primary keys from the root ("/1/5/23/"): a unit's subtree is every row
+    whose path starts with its own, which is how jurisdiction scoping stays a single indexed query.
+    Keys, not codes, make up the path so that a code revision does not touch the subtree.
+    """
+
+    code = models.CharField(_("division code"), max_length=12, unique=True, validators=[division_code_validator])
+    name = models.CharField(_("name"), max_length=128)
+    level = models.CharField(_("level"), max_length=16, choices=UnitLevel.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    path = models.CharField(_("path"), max_length=255, db_index=True, editable=False)
+    boundary = models.JSONField(_("boundary (GeoJSON, WGS-84)"), null=True, blank=True)
+    is_synthetic = models.BooleanField(
+        _("synthetic"), default=False, help_text=_("Generated demo or benchmark data, not a real division.")
+    )
+
+    class Meta:
+        verbose_name = _("administrative unit")
+        verbose_name_plural = _("administrative units")
+        ordering = ["code"]
+        permissions = [("manage_unit", _("Can manage within this unit"))]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        # The path is an invariant of the row (its place in the tree), kept here so that admin
+        # edits, services and imports cannot disagree; moving a unit re-paths its subtree.
+        old_path = self.path
+        super().save(*args, **kwargs)
+        new_path = (self.parent.path if self.parent_id else "/") + f"{self.pk}/"
+        if new_path != old_path:
+            type(self).objects.filter(pk=self.pk).update(path=new_path)
+            self.path = new_path
+            if old_path:
+                for child in self.children.all():
+                    child.save(update_fields=["path"])
+
+    @property
+    def kind_label(self) -> str:
+        """The unit's kind as the statistical code tells it (街道, 镇, 乡; 社区, 村)."""
+        if self.level == UnitLevel.TOWNSHIP:
+            n = int(self.code[6:9])
+            return str(_("Street") if n < 100 else _("Town") if n < 200 else _("Township"))
+        if self.level == UnitLevel.VILLAGE:
+            n = int(self.code[9:12])
+            return str(_("Community") if n < 200 else _("Village") if n < 400 else _("Village-level unit"))
+        return self.get_level_display()
+
+    def ancestors(self) -> list[AdministrativeUnit]:
+        ids = [int(pk) for pk in self.path.strip("/").split("/")[:-1] if pk]
+        by_id = AdministrativeUnit.objects.in_bulk(ids)
+        return [by_id[pk] for pk in ids if pk in by_id]
+
+
+class UnitCodeChange(models.Model):
+    """History of a unit's statistical code: the codes are revised every year."""
+
+    unit = models.ForeignKey(AdministrativeUnit, on_delete=models.CASCADE, related_name="code_changes")
+    old_code = models.CharField(_("old code"), max_length=12)
+    new_code = models.CharField(_("new code"), max_length=12)
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("division code change")
+        verbose_name_plural = _("division code changes")
+        ordering = ["-changed_at"]
+
+
+class DepartmentKind(models.TextChoices):
+    BUREAU = "bureau", _("District/county bureau")
+    STREET_OFFICE = "street_office", _("Street/township office")
+    POLICE_STATION = "police_station", _("Police station")
+    COMMUNITY = "community", _("Community/village committee")
+    UTILITY = "utility", _("Public utility or enterprise")
+    OTHER = "other", _("Other")
+
+
+class Department(models.Model):
+    """A functional department (职能部门) that handles work: a district bureau, a street office, …"""
+
+    name = models.CharField(_("name"), max_length=128)
+    short_name = models.CharField(_("short name"), max_length=32, blank=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=DepartmentKind.choices, default=DepartmentKind.BUREAU)
+    unit = models.ForeignKey(
+        AdministrativeUnit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="departments"
+    )
+    supervisor = models.ForeignKey(
+        "self",
+        verbose_name=_("supervising department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="subordinates",
+        help_text=_("The department above it, e.g. the district public security bureau for a police station."),
+    )
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_synthetic = models.BooleanField(_("synthetic"), default=False)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["unit__code", "name"]
+        constraints = [models.UniqueConstraint(fields=["unit", "name"], name="department_unique_name_in_unit")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def supervising_level(self) -> str:
+        """The level whose command centre supervises this department: the level of its unit."""
+        return self.unit.get_level_display()
+
+
+class RoleAssignment(models.Model):
+    """A person holding a role within a unit or a department, for a period.
+
+    Ended assignments are kept (``ended_on``, the first day no longer held) so that history shows who was responsible when.
+    Object permissions (django-guardian) follow the active assignments; see services.role_assign.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.CASCADE, related_name="assignments"
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    unit = models.ForeignKey(
+        AdministrativeUnit,
+        verbose_name=_("unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assignments",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assignments",
+    )
+    started_on = models.DateField(_("from"), default=timezone.localdate)
+    ended_on = models.DateField(
+        _("ended on"), null=True, blank=True, help_text=_("The first day the role is no longer held.")
+    )
+
+    class Meta:
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        ordering = ["user", "role"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(unit__isnull=False, department__isnull=True) | Q(unit__isnull=True, department__isnull=False)),
+                name="assignment_exactly_one_jurisdiction",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.jurisdiction}"
+
+    @property
+    def jurisdiction(self) -> AdministrativeUnit | Department | None:
+        return self.department if self.role in DEPARTMENT_ROLES else self.unit
+
+    @property
+    def is_active(self) -> bool:
+        return self.started_on <= timezone.localdate() and (self.ended_on is None or self.ended_on > timezone.localdate())
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The audit trail is append-only.")
+
+    def delete(self):
+        raise PermissionError("The audit trail is append-only.")
+
+
+class AuditEntry(models.Model):
+    """One row of the append-only audit trail: who did what to which record, when and from where."""
+
+    at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,  # people with a history are deactivated, not deleted
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=100, db_index=True)
+    content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    object_id = models.CharField(_("record id"), max_length=64, blank=True, db_index=True)
+    object_repr = models.CharField(_("record"), max_length=255, blank=True)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True, help_text=_("field: [old, new]"))
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["content_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.object_repr}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("The audit trail is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The audit trail is append-only.")
+
+
+class CalendarDayKind(models.TextChoices):
+    HOLIDAY = "holiday", _("Holiday (day off)")
+    WORKDAY = "workday", _("Make-up working day")
+
+
+class CalendarDay(models.Model):
+    """An exception to the weekly pattern: a public holiday, or a weekend day worked in its place (调休).
+
+    The administrator enters each year's dates from the State Council's holiday notice.
+    """
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=CalendarDayKind.choices)
+    name = models.CharField(_("name"), max_length=64, blank=True, help_text=_("e.g. National Day"))
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("working calendar")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()} {self.name}".strip()
+
+
+class WorkingPeriod(models.Model):
+    """One period of office hours on a working day (e.g. 08:30–12:00 and 14:00–17:30)."""
+
+    start = models.TimeField(_("start"))
+    end = models.TimeField(_("end"))
+
+    class Meta:
+        verbose_name = _("working period")
+        verbose_name_plural = _("working hours")
+        ordering = ["start"]
+        constraints = [models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="period_end_after_start")]
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+
+class Parameter(models.Model):
+    """An administrator's override of a [practice] setting declared in code (governance.params)."""
+
+    key = models.CharField(_("key"), max_length=100, unique=True)
+    value = models.JSONField(_("value"))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("parameter")
+        verbose_name_plural = _("parameters")
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return self.key

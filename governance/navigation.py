@@ -1,0 +1,47 @@
+"""The navigation bar: which sections each role sees. Apps add their sections here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from governance.roles import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: Promise
+    url_name: str
+    roles: frozenset[str] | None = None  # None: everyone signed in
+    staff_only: bool = False  # the Django admin needs staff status, whatever the role
+
+    def visible_for(self, roles: set[str], is_staff: bool) -> bool:
+        if self.staff_only and not is_staff:
+            return False
+        return self.roles is None or bool(self.roles & roles)
+
+
+ALL_BUT_GRID = frozenset(Role.values) - {Role.GRID_WORKER}
+# Roles held within a unit whose work spans a unit tree (handlers work within a department).
+UNIT_ROLES = ALL_BUT_GRID - {Role.DEPARTMENT_HANDLER}
+
+NAV_ITEMS: list[NavItem] = [
+    NavItem(_("My work"), "home"),
+    NavItem(_("My grid"), "grids:my_grid", frozenset({Role.GRID_WORKER, Role.GRID_LEADER})),
+    NavItem(_("Units"), "governance:unit_list", UNIT_ROLES),
+    NavItem(_("Departments"), "governance:department_list", ALL_BUT_GRID),
+    NavItem(_("Administration"), "admin:index", staff_only=True),
+]
+
+
+def nav_for(roles: set[str], *, is_staff: bool, current_path: str) -> list[dict]:
+    items = []
+    for item in NAV_ITEMS:
+        if item.visible_for(roles, is_staff):
+            url = reverse(item.url_name)
+            active = current_path == url if url == "/" else current_path.startswith(url)
+            items.append({"label": item.label, "url": url, "active": active})
+    return items

@@ -1,0 +1,63 @@
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from governance.health import health_report
+from governance.home import home_panels
+from governance.models import UnitLevel
+from governance.selectors import (
+    departments_visible_to,
+    get_department_for_user,
+    get_unit_for_user,
+    units_visible_to,
+)
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    healthy, body = health_report()
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "governance/home.html", {"panels": home_panels(request.user)})
+
+
+def unit_list(request: HttpRequest) -> HttpResponse:
+    """The units in the user's jurisdiction, as an indented tree (communities folded under streets)."""
+    units = units_visible_to(request.user).exclude(level__in=[UnitLevel.PROVINCE]).order_by("path")
+    units = sorted(units, key=lambda u: [int(p) for p in u.path.strip("/").split("/")])
+    top_depth = min((u.path.count("/") for u in units), default=0)
+    rows = [{"unit": u, "indent": u.path.count("/") - top_depth} for u in units]
+    return render(request, "governance/unit_list.html", {"rows": rows})
+
+
+def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    unit = get_unit_for_user(request.user, pk)
+    ancestors = unit.ancestors()
+    # Breadcrumbs link only to units the user may open; the rest show as plain names.
+    openable = set(units_visible_to(request.user).filter(pk__in=[a.pk for a in ancestors]).values_list("pk", flat=True))
+    context = {
+        "unit": unit,
+        "ancestors": [(a, a.pk in openable) for a in ancestors],
+        "children": unit.children.order_by("code"),
+        "departments": unit.departments.order_by("name"),
+        "assignments": unit.assignments.filter(ended_on__isnull=True).select_related("user").order_by("role"),
+        "code_changes": unit.code_changes.all()[:20],
+    }
+    return render(request, "governance/unit_detail.html", context)
+
+
+def department_list(request: HttpRequest) -> HttpResponse:
+    departments = departments_visible_to(request.user).select_related("unit", "supervisor")
+    return render(request, "governance/department_list.html", {"departments": departments})
+
+
+def department_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    department = get_department_for_user(request.user, pk)
+    assignments = department.assignments.filter(ended_on__isnull=True).select_related("user")
+    return render(request, "governance/department_detail.html", {"department": department, "assignments": assignments})
