@@ -64,6 +64,21 @@ def screenshot():
     return take
 
 
+@pytest.fixture(autouse=True)
+def _tasks_in_process(request):
+    """Unit tests run Celery tasks in-process even when REDIS_URL is set (as in CI); only tests marked
+    ``integration`` talk to the real broker, through a real worker."""
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    from governance.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved
+
+
 @pytest.fixture
 def redis_url():
     url = os.environ.get("REDIS_URL")
