@@ -32,6 +32,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem(_("My work"), "home"),
     NavItem(_("My grid"), "grids:my_grid", frozenset({Role.GRID_WORKER, Role.GRID_LEADER})),
     NavItem(_("Units"), "governance:unit_list", UNIT_ROLES),
+    NavItem(_("Grid map"), "grids:grid_map", ALL_BUT_GRID),
     NavItem(_("Departments"), "governance:department_list", ALL_BUT_GRID),
     NavItem(_("Administration"), "admin:index", staff_only=True),
 ]

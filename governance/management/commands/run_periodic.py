@@ -52,9 +52,13 @@ class Command(BaseCommand):
             return
 
     def _run(self, name: str, entry: dict) -> None:
+        # apply() runs the task here and now and never raises: a failing job is reported and the
+        # others go on, as they would under celery beat.
         task = app.tasks[entry["task"]]
-        try:
-            result = task.apply(args=entry.get("args", ()), kwargs=entry.get("kwargs", {}))
-            logger.info("periodic job %s finished: %s", name, result.result)
-        except Exception:  # one failing job must not stop the others
-            logger.exception("periodic job %s failed", name)
+        result = task.apply(args=entry.get("args", ()), kwargs=entry.get("kwargs", {}))
+        stamp = f"{timezone.now():%Y-%m-%d %H:%M:%S}"
+        if result.failed():
+            logger.error("periodic job %s failed: %r\n%s", name, result.result, result.traceback)
+            self.stderr.write(f"{stamp} {name} FAILED: {result.result!r}")
+        else:
+            self.stdout.write(f"{stamp} {name}: {result.result}")
