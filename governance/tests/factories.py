@@ -36,7 +36,7 @@ def make_unit(name: str, level: str, parent: AdministrativeUnit | None = None) -
     prefix = parent.code if parent else "990000000000"
     depth = {UnitLevel.CITY: 4, UnitLevel.COUNTY: 6, UnitLevel.TOWNSHIP: 9, UnitLevel.VILLAGE: 12}.get(level, 2)
     width = {4: 2, 6: 2, 9: 3, 12: 3}.get(depth, 2)
-    code = (prefix[: depth - width] + str(n % 10**width).zfill(width)).ljust(12, "0")
+    code = (prefix[: depth - width] + str(n % (10**width - 1) + 1).zfill(width)).ljust(12, "0")
     return AdministrativeUnit.objects.create(code=code, name=name, level=level, parent=parent, is_synthetic=True)
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from governance.divisions import DATA_DIR, divisions_import
 from governance.models import AdministrativeUnit, Department, UnitLevel, User
@@ -17,14 +18,18 @@ def test_it_loads_the_real_lianhu_tree():
     assert district.children.count() == 9
     assert AdministrativeUnit.objects.filter(path__startswith=district.path, level=UnitLevel.VILLAGE).count() == 142
     street = AdministrativeUnit.objects.get(code="610104001000")
-    assert street.kind_label == "Street"
+    with translation.override("en"):
+        assert street.kind_label == "Street"
+    with translation.override("zh-hans"):
+        assert street.kind_label == "街道"
 
 
 def test_it_loads_twice_without_change():
     divisions_import(path=DATA_DIR / "150627-ejin-horo.csv")
     again = divisions_import(path=DATA_DIR / "150627-ejin-horo.csv")
     assert (again.created, again.updated, again.unchanged) == (0, 0, 179)
-    assert AdministrativeUnit.objects.get(code="150627100000").kind_label == "Town"
+    with translation.override("en"):
+        assert AdministrativeUnit.objects.get(code="150627100000").kind_label == "Town"
 
 
 def test_it_refuses_a_file_with_bad_rows_and_writes_nothing(tmp_path):

@@ -1,6 +1,7 @@
 """Celery for real: a worker consuming from the real Redis broker runs the core's periodic job."""
 
 import datetime
+import time
 
 import pytest
 from django.utils import timezone
@@ -19,8 +20,8 @@ def celery_worker(redis_url, settings):
 
     from governance.celery import app
 
-    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager", "result_backend")}
-    app.conf.update(broker_url=redis_url, task_always_eager=False, result_backend=redis_url)
+    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
+    app.conf.update(broker_url=redis_url, task_always_eager=False)
     app.loader.import_default_modules()
     try:
         with start_worker(app, perform_ping_check=False, pool="solo", concurrency=1, shutdown_timeout=10):
@@ -41,7 +42,10 @@ def test_the_expiry_job_withdraws_lapsed_permissions_through_the_broker(celery_w
     RoleAssignment.objects.filter(user=worker).update(ended_on=timezone.localdate())
     assert units_visible_to(type(worker).objects.get(pk=worker.pk)).exists()  # permissions still held
 
-    result = assignments_expire.delay()
-    assert result.get(timeout=20) >= 1
+    assignments_expire.delay()  # through Redis to the worker thread
 
-    assert not units_visible_to(type(worker).objects.get(pk=worker.pk)).exists()
+    # No result backend in this deployment: watch for the task's effect instead.
+    deadline = time.monotonic() + 20
+    while units_visible_to(type(worker).objects.get(pk=worker.pk)).exists():
+        assert time.monotonic() < deadline, "the worker did not run the job within 20 s"
+        time.sleep(0.2)
