@@ -65,6 +65,16 @@ def screenshot():
 
 
 @pytest.fixture(autouse=True)
+def _default_language(settings):
+    """Each test starts in the platform's default language (a previous request may have switched it)."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _tasks_in_process(request):
     """Unit tests run Celery tasks in-process even when REDIS_URL is set (as in CI); only tests marked
     ``integration`` talk to the real broker, through a real worker."""
