@@ -180,6 +180,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_t
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "governance.assignments_expire": {"task": "governance.tasks.assignments_expire", "schedule": crontab(minute=5, hour=0)},
+    "grids.import_uploads_expire": {"task": "grids.tasks.import_uploads_expire", "schedule": crontab(minute=20, hour=3)},
 }
 
 CACHES = {

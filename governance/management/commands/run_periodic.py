@@ -56,7 +56,7 @@ class Command(BaseCommand):
         # others go on, as they would under celery beat.
         task = app.tasks[entry["task"]]
         result = task.apply(args=entry.get("args", ()), kwargs=entry.get("kwargs", {}))
-        stamp = f"{timezone.now():%Y-%m-%d %H:%M:%S}"
+        stamp = f"{timezone.localtime():%Y-%m-%d %H:%M:%S}"
         if result.failed():
             logger.error("periodic job %s failed: %r\n%s", name, result.result, result.traceback)
             self.stderr.write(f"{stamp} {name} FAILED: {result.result!r}")
