@@ -89,7 +89,7 @@ def jurisdiction_panel(user, assignments: list[RoleAssignment]) -> dict | None:
 def department_panel(user, assignments: list[RoleAssignment]) -> dict:
     departments = [a.department for a in assignments]
     colleagues: dict[int, set] = {d.pk: set() for d in departments}
-    for other in RoleAssignment.objects.filter(department__in=departments, ended_on__isnull=True).select_related("user"):
+    for other in RoleAssignment.objects.filter(department__in=departments).active().select_related("user"):
         if other.user != user:
             colleagues[other.department_id].add(other.user)
     return {"departments": [(d, sorted(colleagues[d.pk], key=str)) for d in departments]}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.models import ContentType
@@ -160,6 +162,13 @@ class Department(models.Model):
         return self.unit.get_level_display()
 
 
+class RoleAssignmentQuerySet(models.QuerySet):
+    def active(self, on: datetime.date | None = None):
+        """Assignments in force on ``on`` (today): started, and not yet ended (``ended_on`` is exclusive)."""
+        on = on or timezone.localdate()
+        return self.filter(started_on__lte=on).filter(Q(ended_on__isnull=True) | Q(ended_on__gt=on))
+
+
 class RoleAssignment(models.Model):
     """A person holding a role within a unit or a department, for a period.
 
@@ -191,6 +200,8 @@ class RoleAssignment(models.Model):
     ended_on = models.DateField(
         _("ended on"), null=True, blank=True, help_text=_("The first day the role is no longer held.")
     )
+
+    objects = RoleAssignmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("role assignment")

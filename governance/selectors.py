@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from governance.models import AdministrativeUnit, Department, RoleAssignment, User
@@ -109,10 +108,9 @@ def active_assignments(user) -> list[RoleAssignment]:
         return []
     cached = getattr(user, "_gridgov_assignments", None)
     if cached is None:
-        today = timezone.localdate()
         cached = list(
-            RoleAssignment.objects.filter(user=user, started_on__lte=today)
-            .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=today))
+            RoleAssignment.objects.filter(user=user)
+            .active()
             .select_related("unit", "department", "department__unit")
             .order_by("role", "pk")
         )

@@ -6,7 +6,6 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
@@ -23,10 +22,7 @@ def permissions_sync(*, user: User) -> None:
     Permissions are derived data: recomputing them from the assignments (rather than adding and
     removing one at a time) keeps them right when assignments overlap or lapse by date.
     """
-    today = timezone.localdate()
-    active = RoleAssignment.objects.filter(user=user, started_on__lte=today).filter(
-        Q(ended_on__isnull=True) | Q(ended_on__gt=today)
-    )
+    active = RoleAssignment.objects.filter(user=user).active()
     wanted_units = set(active.exclude(unit=None).values_list("unit_id", flat=True))
     wanted_departments = set(active.exclude(department=None).values_list("department_id", flat=True))
     _sync(user, UNIT_PERM, AdministrativeUnit, wanted_units)

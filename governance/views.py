@@ -46,7 +46,7 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "ancestors": [(a, a.pk in openable) for a in ancestors],
         "children": unit.children.order_by("code"),
         "departments": unit.departments.order_by("name"),
-        "assignments": unit.assignments.filter(ended_on__isnull=True).select_related("user").order_by("role"),
+        "assignments": unit.assignments.active().select_related("user").order_by("role"),
         "code_changes": unit.code_changes.all()[:20],
     }
     return render(request, "governance/unit_detail.html", context)
@@ -59,5 +59,5 @@ def department_list(request: HttpRequest) -> HttpResponse:
 
 def department_detail(request: HttpRequest, pk: int) -> HttpResponse:
     department = get_department_for_user(request.user, pk)
-    assignments = department.assignments.filter(ended_on__isnull=True).select_related("user")
+    assignments = department.assignments.active().select_related("user")
     return render(request, "governance/department_detail.html", {"department": department, "assignments": assignments})

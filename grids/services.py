@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
@@ -389,14 +389,11 @@ def _membership_role_ensure(*, user, grid: Grid, grid_role: str, actor) -> None:
     membership does not end the role: the person may still serve other grids of the community, and
     taking a jurisdiction away stays an explicit act (governance.services.role_end).
     """
-    today = timezone.localdate()
     community = grid.community
     covering_units = [int(pk) for pk in community.path.strip("/").split("/") if pk]
     covered = (
-        RoleAssignment.objects.filter(
-            user=user, role__in=[Role.GRID_WORKER, Role.GRID_LEADER], unit_id__in=covering_units, started_on__lte=today
-        )
-        .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=today))
+        RoleAssignment.objects.filter(user=user, role__in=[Role.GRID_WORKER, Role.GRID_LEADER], unit_id__in=covering_units)
+        .active()
         .exists()
     )
     if not covered:
