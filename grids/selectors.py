@@ -33,9 +33,17 @@ from grids.models import (
 # --- Grids, import/export, locating
 
 
+def _grid_scope(user, prefix: str = "") -> Q:
+    """Rows whose grid lies in the user's jurisdiction (its community's subtree, or its department).
+
+    ``prefix`` leads from the row to its grid ("grid__" for patrols, visits and memberships).
+    """
+    return scope_q(user, unit_path=f"{prefix}community__path", department=f"{prefix}department")
+
+
 def grids_visible_to(user) -> QuerySet:
     """THE scoped grid list: grids in the user's units' subtrees, or run by the user's departments."""
-    return Grid.objects.filter(scope_q(user, unit_path="community__path", department="department"))
+    return Grid.objects.filter(_grid_scope(user))
 
 
 def get_grid_for_user(user, pk) -> Grid:
@@ -69,8 +77,24 @@ def grid_list(user, *, q: str = "", unit=None, grid_type: str = "", missing_work
     return grids.order_by("code")
 
 
-def grid_team(grid) -> list[GridMembership]:
-    return list(grid.memberships.filter(ended_on__isnull=True).select_related("user").order_by("grid_role", "pk"))
+def grid_members(grid, *, include_ended: bool = False) -> QuerySet[GridMembership]:
+    """The grid's team (current members, or with ``include_ended`` its whole history) by position."""
+    rows = grid.memberships.select_related("user").order_by("grid_role", "started_on", "pk")
+    return rows if include_ended else rows.filter(ended_on__isnull=True)
+
+
+def teams_of(grids) -> dict[int, list[GridMembership]]:
+    """Current team of each grid, in one query: {grid id: [membership, …]}."""
+    teams: dict[int, list[GridMembership]] = {grid.pk: [] for grid in grids}
+    rows = GridMembership.objects.filter(grid__in=grids, ended_on__isnull=True).select_related("user")
+    for member in rows.order_by("grid_role", "started_on", "pk"):
+        teams[member.grid_id].append(member)
+    return teams
+
+
+def is_on_team(grid, user) -> bool:
+    """Whether ``user`` is a current member of ``grid``'s team (patrols and visits need it)."""
+    return GridMembership.objects.filter(grid=grid, user=user, ended_on__isnull=True).exists()
 
 
 # --- Version stamp and locating ------------------------------------------------------------------
@@ -312,16 +336,6 @@ def grids_export_rows(user):
 # --- Roster, patrols, visits
 
 
-def _grid_scope(user, prefix: str = "") -> Q:
-    """Rows whose grid lies in the user's jurisdiction (its community's subtree, or its department)."""
-    return scope_q(user, unit_path=f"{prefix}community__path", department=f"{prefix}department")
-
-
-def fieldwork_grids_visible_to(user) -> QuerySet[Grid]:
-    # The one scoped grid list lives in the grid-maps section above; this is its field-work alias.
-    return grids_visible_to(user)
-
-
 def memberships_visible_to(user) -> QuerySet[GridMembership]:
     return GridMembership.objects.filter(_grid_scope(user, "grid__")).select_related("grid", "user")
 
@@ -348,11 +362,10 @@ def roster_for_grid(grid: Grid, *, include_ended: bool = True) -> list[dict]:
 
 def grids_without_full_time_worker(user) -> QuerySet[Grid]:
     """Active grids in the user's scope with no open full-time membership ("一格一员" not met)."""
-    staffed = GridMembership.objects.filter(grid=OuterRef("pk"), grid_role=GridRole.FULL_TIME, ended_on__isnull=True)
     return (
-        fieldwork_grids_visible_to(user)
+        grids_visible_to(user)
         .filter(is_active=True)
-        .exclude(Exists(staffed))
+        .exclude(Exists(_open_full_time()))
         .select_related("community")
         .order_by("community__code", "sequence")
     )

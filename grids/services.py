@@ -16,7 +16,7 @@ from governance.models import AdministrativeUnit, RoleAssignment, UnitLevel
 from governance.params import get_param
 from governance.roles import Role
 from governance.services import role_assign
-from grids import geometry, tracks
+from grids import geometry, selectors, tracks
 from grids.codes import GridCodeScheme, generate_grid_code
 from grids.coords import CRS, convert_geometry, validate_lonlat
 from grids.models import (
@@ -446,7 +446,7 @@ def membership_end(*, membership: GridMembership, actor, ended_on: datetime.date
 @transaction.atomic
 def patrol_start(*, grid: Grid, worker, actor, notes: str = "") -> Patrol:
     """Open a patrol of ``grid`` for ``worker``, who must be on its roster and have no open patrol."""
-    if not GridMembership.objects.filter(grid=grid, user=worker, ended_on__isnull=True).exists():
+    if not selectors.is_on_team(grid, worker):
         raise ValidationError(gettext("You can only patrol a grid whose team you are on."))
     if Patrol.objects.filter(worker=worker, status=PatrolStatus.OPEN).exists():
         raise ValidationError(gettext("You already have a patrol in progress: end it before starting another."))
@@ -566,7 +566,7 @@ def visit_create(
     is_synthetic: bool = False,
 ) -> Visit:
     """Record a household visit by a member of ``grid``'s team."""
-    if not GridMembership.objects.filter(grid=grid, user=worker, ended_on__isnull=True).exists():
+    if not selectors.is_on_team(grid, worker):
         raise ValidationError({"grid": gettext("You can only record visits in a grid whose team you are on.")})
     if purpose not in VisitPurpose.values:
         raise ValidationError({"purpose": gettext("Unknown purpose.")})
@@ -596,9 +596,7 @@ def visit_create(
 def visit_follow_up_done(*, visit: Visit, actor) -> Visit:
     """Mark a visit's follow-up as done (by its worker or a current member of the grid's team)."""
     visit = Visit.objects.select_for_update().get(pk=visit.pk)
-    if actor != visit.worker and not GridMembership.objects.filter(
-        grid_id=visit.grid_id, user=actor, ended_on__isnull=True
-    ).exists():
+    if actor != visit.worker and not selectors.is_on_team(visit.grid_id, actor):
         raise PermissionDenied(gettext("Only the grid's team can mark this follow-up done."))
     if visit.follow_up_on is None:
         raise ValidationError(gettext("This visit has no follow-up."))

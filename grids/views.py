@@ -22,7 +22,7 @@ from governance.selectors import get_unit_for_user, units_visible_to
 from grids import exports, imports, selectors, services
 from grids.coords import CRS
 from grids.fieldwork_forms import PatrolStartForm, VisitForm
-from grids.models import GridMembership, GridType, PatrolStatus
+from grids.models import GridType, PatrolStatus
 
 # --- Grids, import/export, map
 
@@ -81,7 +81,7 @@ def grid_detail(request, pk: int):
     grid = selectors.get_grid_for_user(request.user, pk)
     chain = [grid.community, *reversed(grid.community.ancestors())]
     return render(request, "grids/grid_detail.html", {
-        "grid": grid, "chain": chain, "team": selectors.grid_team(grid), "can_edit": selectors.can_edit_grids(request.user)})
+        "grid": grid, "chain": chain, "team": selectors.grid_members(grid), "can_edit": selectors.can_edit_grids(request.user)})
 
 
 @require_POST
@@ -173,14 +173,7 @@ def my_grid(request: HttpRequest) -> HttpResponse:
     user = request.user
     memberships = selectors.my_memberships(user)
     grids = selectors.my_grids(user)
-    team = (
-        GridMembership.objects.filter(grid__in=grids, ended_on__isnull=True)
-        .select_related("user")
-        .order_by("grid_role", "started_on")
-    )
-    teams = {g.pk: [] for g in grids}
-    for member in team:
-        teams[member.grid_id].append(member)
+    teams = selectors.teams_of(grids)
     open_patrol = selectors.open_patrol_for(user)
     context = {
         "memberships": memberships,

@@ -74,7 +74,7 @@ class GridGeoJSON(APIView):
 class GridDetail(APIView):
     def get(self, request, pk: int):
         grid = selectors.get_grid_for_user(request.user, pk)
-        grid.open_team = selectors.grid_team(grid)
+        grid.open_team = selectors.grid_members(grid)
         return Response(serializers.GridDetailOutputSerializer(grid).data)
 
 
@@ -94,10 +94,7 @@ class GridWorkerList(generics.ListAPIView):
 
     def get_queryset(self):
         grid = selectors.get_grid_for_user(self.request.user, self.kwargs["pk"])
-        rows = grid.memberships.select_related("user").order_by("grid_role", "started_on", "pk")
-        if self.request.query_params.get("include_ended") not in ("1", "true"):
-            rows = rows.filter(ended_on__isnull=True)
-        return rows
+        return selectors.grid_members(grid, include_ended=self.request.query_params.get("include_ended") in ("1", "true"))
 
 
 class PatrolList(generics.ListAPIView):
