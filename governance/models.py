@@ -94,6 +94,10 @@ class AdministrativeUnit(models.Model):
             return str(_("Community") if n < 200 else _("Village") if n < 400 else _("Village-level unit"))
         return self.get_level_display()
 
+    def lineage(self) -> list[AdministrativeUnit]:
+        """This unit and the units above it, nearest first (community, street, district, …)."""
+        return [self, *reversed(self.ancestors())]
+
     def ancestors(self) -> list[AdministrativeUnit]:
         ids = [int(pk) for pk in self.path.strip("/").split("/")[:-1] if pk]
         by_id = AdministrativeUnit.objects.in_bulk(ids)

@@ -161,8 +161,7 @@ def locate_point(lon: float, lat: float) -> LocateResult:
     grid = Grid.objects.select_related("community").get(pk=hit.nearest_grid_id)
     if hit.grid_id is None:
         return LocateResult(grid=None, nearest_grid=grid, distance_m=hit.distance_m)
-    chain = [grid.community, *reversed(grid.community.ancestors())]
-    return LocateResult(grid=grid, units=chain, nearest_grid=grid, distance_m=0.0)
+    return LocateResult(grid=grid, units=grid.community.lineage(), nearest_grid=grid, distance_m=0.0)
 
 
 # --- Map measures and GeoJSON --------------------------------------------------------------------

@@ -499,7 +499,7 @@ def patrol_points_add(*, patrol: Patrol, points: list, actor) -> tuple[int, int]
     if actor != patrol.worker:
         raise PermissionDenied(gettext("Only the grid worker on this patrol can add points to it."))
     if patrol.status != PatrolStatus.OPEN:
-        raise ValidationError(gettext("This patrol has ended; no more points can be added."))
+        raise ValidationError(gettext("This patrol has ended; no more points can be added."), code="patrol_ended")
     if not isinstance(points, list):
         raise ValidationError(gettext("Expected a list of points."))
     if len(points) > MAX_POINTS_PER_BATCH:

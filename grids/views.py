@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
@@ -79,9 +80,8 @@ def grid_list(request):
 
 def grid_detail(request, pk: int):
     grid = selectors.get_grid_for_user(request.user, pk)
-    chain = [grid.community, *reversed(grid.community.ancestors())]
     return render(request, "grids/grid_detail.html", {
-        "grid": grid, "chain": chain, "team": selectors.grid_members(grid), "can_edit": selectors.can_edit_grids(request.user)})
+        "grid": grid, "chain": grid.community.lineage(), "team": selectors.grid_members(grid), "can_edit": selectors.can_edit_grids(request.user)})
 
 
 @require_POST
@@ -303,4 +303,6 @@ def visit_follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, gettext("Follow-up marked done."))
     next_url = request.POST.get("next", "")
-    return redirect(next_url if next_url.startswith("/") and not next_url.startswith("//") else "grids:visit_list")
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(next_url)
+    return redirect("grids:visit_list")

@@ -1,8 +1,7 @@
 """Grids REST API: thin views over grids.selectors and grids.services."""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
-from django.utils.translation import gettext
 from rest_framework import generics, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
@@ -16,7 +15,6 @@ from grids.api.serializers import (
     PatrolOutputSerializer,
     VisitOutputSerializer,
 )
-from grids.models import PatrolStatus
 
 # --- Units and grids
 
@@ -129,17 +127,14 @@ class PatrolPoints(APIView):
 
     def post(self, request, pk: int):
         patrol = selectors.get_patrol_for_user(request.user, pk)
-        if patrol.worker_id != request.user.pk:
-            return Response(
-                {"detail": gettext("Only the grid worker on this patrol can add points to it.")},
-                status=status.HTTP_403_FORBIDDEN,
-            )
-        if patrol.status != PatrolStatus.OPEN:
-            return Response({"detail": gettext("This patrol has ended; no more points can be added.")}, status=status.HTTP_409_CONFLICT)
         try:
             max_seq, count = services.patrol_points_add(patrol=patrol, points=request.data, actor=request.user)
+        except PermissionDenied as error:
+            return Response({"detail": str(error)}, status=status.HTTP_403_FORBIDDEN)
         except ValidationError as error:
-            return Response({"detail": " ".join(error.messages)}, status=status.HTTP_400_BAD_REQUEST)
+            # An ended patrol is a conflict, not bad input: the phone stops re-sending on 409.
+            code = status.HTTP_409_CONFLICT if error.code == "patrol_ended" else status.HTTP_400_BAD_REQUEST
+            return Response({"detail": " ".join(error.messages)}, status=code)
         return Response({"max_seq": max_seq, "count": count})
 
 
