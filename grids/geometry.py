@@ -86,7 +86,8 @@ def _lists(value):
     return value
 
 
-def _metric(geom: BaseGeometry, origin: tuple[float, float]) -> BaseGeometry:
+def to_metric(geom: BaseGeometry, origin: tuple[float, float]) -> BaseGeometry:
+    """``geom`` in metres east/north of ``origin`` (equirectangular; well under 1 % error over a grid)."""
     lon0, lat0 = origin
     sx, sy = M_PER_DEG * math.cos(math.radians(lat0)), M_PER_DEG
     return shapely.transform(geom, lambda c: (c - (lon0, lat0)) * (sx, sy))
@@ -98,7 +99,7 @@ def area_m2(geom: BaseGeometry, origin: tuple[float, float] | None = None) -> fl
     if origin is None:
         c = geom.centroid
         origin = (c.x, c.y)
-    return float(_metric(geom, origin).area)
+    return float(to_metric(geom, origin).area)
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def outside_area_m2(geom: BaseGeometry, container: BaseGeometry) -> float:
     """The area of ``geom`` lying outside ``container`` grown by the containment tolerance (m²)."""
     c = geom.centroid
     origin = (c.x, c.y)
-    metric_geom, metric_container = _metric(geom, origin), _metric(container, origin)
+    metric_geom, metric_container = to_metric(geom, origin), to_metric(container, origin)
     return float(metric_geom.difference(metric_container.buffer(CONTAINMENT_TOLERANCE_M)).area)
 
 

@@ -7,24 +7,20 @@ projection centred on the grid, which is accurate to well under 1 % over a grid'
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import shapely
 from shapely.geometry import LineString, Point, shape
 
-from grids.locator import EARTH_RADIUS_M, haversine_m
+from grids.geometry import to_metric
+from grids.locator import haversine_m
 
 # A fix whose accuracy radius is worse than this says little about where the worker walked; such
 # fixes are kept in the database (the raw record) but left out of distance, coverage and the drawn track.
 MAX_ACCURACY_M = 100.0
 # A grid worker "covers" what they can see from the street: ~30 m either side of the track.
 COVERAGE_RADIUS_M = 30.0
-
-_M_PER_DEG = EARTH_RADIUS_M * math.pi / 180.0
-
 
 @dataclass(frozen=True, slots=True)
 class Fix:
@@ -45,12 +41,6 @@ def track_distance_m(fixes: Sequence[Fix]) -> float:
     return sum(haversine_m(a.lon, a.lat, b.lon, b.lat) for a, b in zip(fixes, fixes[1:], strict=False))
 
 
-def _projector(lon0: float, lat0: float):
-    scale = np.array([_M_PER_DEG * math.cos(math.radians(lat0)), _M_PER_DEG])
-    origin = np.array([lon0, lat0])
-    return lambda geom: shapely.transform(geom, lambda coords: (coords - origin) * scale)
-
-
 def track_coverage(
     boundary: dict | None, fixes: Sequence[Fix], radius_m: float = COVERAGE_RADIUS_M
 ) -> float | None:
@@ -62,14 +52,13 @@ def track_coverage(
         return None
     if not fixes:
         return 0.0
-    centroid = grid.centroid
-    to_m = _projector(centroid.x, centroid.y)
-    grid_m = shapely.make_valid(to_m(grid))
+    origin = (grid.centroid.x, grid.centroid.y)
+    grid_m = shapely.make_valid(to_metric(grid, origin))
     if grid_m.area <= 0:
         return None
     coords = [(f.lon, f.lat) for f in fixes]
     track = LineString(coords) if len(set(coords)) > 1 else Point(coords[0])
-    covered = to_m(track).buffer(radius_m).intersection(grid_m).area
+    covered = to_metric(track, origin).buffer(radius_m).intersection(grid_m).area
     return min(1.0, covered / grid_m.area)
 
 

@@ -6,8 +6,8 @@ import itertools
 import math
 
 from grids.codes import GridCodeScheme
+from grids.geometry import M_PER_DEG
 from grids.models import Grid
-from grids.tracks import _M_PER_DEG
 
 _seq = itertools.count(1)
 
@@ -16,7 +16,7 @@ LON0, LAT0 = 108.93, 34.27  # Xi'an
 
 def metres_to_lonlat(dx: float, dy: float, lon0: float = LON0, lat0: float = LAT0) -> tuple[float, float]:
     """The point ``dx`` m east and ``dy`` m north of (lon0, lat0), in the tracks module's projection."""
-    return lon0 + dx / (_M_PER_DEG * math.cos(math.radians(lat0))), lat0 + dy / _M_PER_DEG
+    return lon0 + dx / (M_PER_DEG * math.cos(math.radians(lat0))), lat0 + dy / M_PER_DEG
 
 
 def square(size_m: float = 200.0, lon0: float = LON0, lat0: float = LAT0) -> dict:
