@@ -65,7 +65,6 @@ class AdministrativeUnit(models.Model):
         verbose_name = _("administrative unit")
         verbose_name_plural = _("administrative units")
         ordering = ["code"]
-        permissions = [("manage_unit", _("Can manage within this unit"))]
 
     def __str__(self) -> str:
         return self.name

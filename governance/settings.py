@@ -9,7 +9,6 @@ from pathlib import Path
 
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 from governance.env import (
     env_bool,
@@ -258,5 +257,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR"])},
     "loggers": {"axes": {"level": "WARNING"}},
 }
-
-PLATFORM_NAME = _("GridGov grid governance platform")
