@@ -381,11 +381,61 @@ def _working_days_deadline(local: datetime, limit: TimeLimit, calendar: WorkingC
 
 
 def _working_hours_deadline(local: datetime, limit: TimeLimit, calendar: WorkingCalendar) -> Deadline:
-    target = calendar._clock(local) + limit.amount * 3600 * _US_PER_SECOND
-    day_index, rest = divmod(target, calendar._day_us)
-    if rest == 0:  # exactly a whole day's work: due at the close of the previous working day
-        day_index, rest = day_index - 1, calendar._day_us
-    day = date.fromordinal(calendar._nth_working_day(day_index, local.toordinal()))
-    due = datetime.combine(day, time(), tzinfo=calendar.tz) + timedelta(microseconds=calendar._us_of_day_at(rest))
+    due = _instant_at_clock(calendar._clock(local) + limit.amount * 3600 * _US_PER_SECOND, local, calendar)
     rule = f"{limit} from {_fmt(local)}, counting {calendar.periods_label()} on working days"
     return Deadline(due, limit, rule)
+
+
+def share_reached_at(
+    start: datetime,
+    due: datetime,
+    unit: LimitUnit,
+    share: float,
+    calendar: WorkingCalendar = DEFAULT_CALENDAR,
+) -> datetime:
+    """The instant at which `elapsed_share(start, now, due, unit)` reaches `share` (0 < share <= 1).
+
+    Sweeps store it once per step (e.g. the 80 % yellow-warning instant) and then only compare
+    timestamps, instead of measuring working time for every open case on every run.
+    """
+    _require_aware(start)
+    _require_aware(due)
+    if not 0 < share <= 1:
+        raise ValueError(f"share must be in (0, 1], got {share}")
+    if not LimitUnit(unit).is_working_time:
+        return start + (due - start) * share
+    tz = calendar.tz
+    origin = calendar._clock(start.astimezone(tz))
+    total = calendar._clock(due.astimezone(tz)) - origin
+    return _instant_at_clock(origin + math.ceil(total * share), start.astimezone(tz), calendar)
+
+
+def shift_for_pause(
+    moment: datetime,
+    paused_from: datetime,
+    paused_to: datetime,
+    unit: LimitUnit,
+    calendar: WorkingCalendar = DEFAULT_CALENDAR,
+) -> datetime:
+    """`moment` (a due or warning instant) moved later by the time a clock stood paused.
+
+    Working-time limits move by the working time inside the pause (a weekend pause moves nothing);
+    calendar limits by the elapsed time.
+    """
+    _require_aware(moment)
+    if not LimitUnit(unit).is_working_time:
+        return moment + (paused_to - paused_from)
+    paused = working_time_between(paused_from, paused_to, calendar)
+    tz = calendar.tz
+    target = calendar._clock(moment.astimezone(tz)) + paused // _ONE_US
+    return _instant_at_clock(target, moment.astimezone(tz), calendar)
+
+
+def _instant_at_clock(target: int, hint: datetime, calendar: WorkingCalendar) -> datetime:
+    """The earliest instant whose working clock reads `target`; `hint` is not after it."""
+    day_index, rest = divmod(target, calendar._day_us)
+    if rest == 0:  # exactly at a day's close: the end of the previous working day
+        day_index, rest = day_index - 1, calendar._day_us
+    day = date.fromordinal(calendar._nth_working_day(day_index, hint.toordinal()))
+    return datetime.combine(day, time(), tzinfo=calendar.tz) + timedelta(microseconds=calendar._us_of_day_at(rest))
+

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "leaflet",
     "governance",
     "grids",
+    "dispatch",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,107 @@
+"""Dispatch: reads, scoped to what a person may see (see governance.selectors).
+
+``events_visible_to`` is the one scoping filter for every list, map, export and API of cases: a
+case is visible through its place (the unit subtree a person's roles cover), through a department
+that leads or helps on it, or to the person who reported it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from dispatch.models import Assignment, Event, MinorClass, State
+from dispatch.workflow import OPEN_STATES
+from governance.params import get_param
+from governance.selectors import scope_for, scope_q
+from grids.geometry import M_PER_DEG
+
+
+def events_visible_to(user) -> QuerySet[Event]:
+    scope = scope_for(user)
+    if scope.everything:
+        return Event.objects.all()
+    condition = scope_q(user, unit_path="unit_path")
+    if scope.department_ids:
+        helping = Assignment.objects.filter(event=OuterRef("pk"), department__in=scope.department_ids)
+        condition |= Q(department__in=scope.department_ids) | Exists(helping)
+    if getattr(user, "is_authenticated", False):
+        condition |= Q(reporter=user)
+    return Event.objects.filter(condition)
+
+
+def get_event_for_user(user, pk) -> Event:
+    """The case if ``user`` may see it; 404 for missing and for not yours alike."""
+    try:
+        return events_visible_to(user).select_related(
+            "minor__major", "grid", "unit", "owner_unit", "department", "reporter", "merged_into", "verifier"
+        ).get(pk=pk)
+    except (Event.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def get_event_by_receipt(code: str) -> Event:
+    """The case a citizen's receipt code names (normalised: case and separators do not matter);
+    a merged duplicate answers with the case it was merged into."""
+    cleaned = "".join(ch for ch in (code or "").upper() if ch.isalnum())
+    try:
+        event = Event.objects.select_related("minor", "merged_into", "unit").get(receipt_code=cleaned)
+    except Event.DoesNotExist:
+        raise Http404 from None
+    return event
+
+
+def catalogue_search(query: str = "", *, limit: int = 30) -> QuerySet[MinorClass]:
+    rows = MinorClass.objects.filter(is_active=True, major__is_active=True).select_related("major")
+    for word in query.split():
+        condition = Q(name__icontains=word) | Q(keywords__icontains=word) | Q(major__name__icontains=word)
+        if len(word) == 4 and word.isdigit():
+            condition |= Q(major__code=word[:2], code=word[2:])
+        rows = rows.filter(condition)
+    return rows[:limit]
+
+
+DUPLICATE_RADIUS_PARAM = "dispatch.duplicate_radius_m"
+DUPLICATE_WINDOW_PARAM = "dispatch.duplicate_window_hours"
+
+
+def duplicate_candidates(event: Event, *, limit: int = 5) -> list[tuple[Event, float]]:
+    """Open cases of the same minor class near ``event`` and recent enough to be the same thing,
+    nearest first, as (case, distance in metres). [practice] radius and window are parameters."""
+    if event.minor_id is None or event.lon is None or event.lat is None:
+        return []
+    radius = float(get_param(DUPLICATE_RADIUS_PARAM, 50))
+    hours = float(get_param(DUPLICATE_WINDOW_PARAM, 72))
+    dlat = radius / M_PER_DEG
+    dlon = dlat / max(math.cos(math.radians(event.lat)), 0.01)
+    since = event.created_at - datetime.timedelta(hours=hours)
+    rows = (
+        Event.objects.filter(
+            minor_id=event.minor_id, state__in=OPEN_STATES | {State.CLOSED}, created_at__gte=since,
+            created_at__lte=event.created_at + datetime.timedelta(hours=hours),
+            lon__range=(event.lon - dlon, event.lon + dlon), lat__range=(event.lat - dlat, event.lat + dlat),
+        )
+        .exclude(pk=event.pk)
+        .order_by("created_at")[:50]
+    )
+    found = []
+    for other in rows:
+        distance = _metres(event.lon, event.lat, other.lon, other.lat)
+        if distance <= radius:
+            found.append((other, distance))
+    found.sort(key=lambda pair: pair[1])
+    return found[:limit]
+
+
+def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    dx = (lon2 - lon1) * M_PER_DEG * math.cos(math.radians((lat1 + lat2) / 2))
+    dy = (lat2 - lat1) * M_PER_DEG
+    return math.hypot(dx, dy)
+
+
+def open_events(qs: QuerySet[Event] | None = None) -> QuerySet[Event]:
+    return (qs if qs is not None else Event.objects.all()).filter(state__in=OPEN_STATES)
+
