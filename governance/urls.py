@@ -28,6 +28,9 @@ urlpatterns = [
     path("", include(app_urls)),
     path("grids/", include("grids.urls")),
     path("api/v1/grids/", include("grids.api.urls")),
+    path("dispatch/", include("dispatch.urls")),
+    path("report/", include("dispatch.public_urls")),
+    path("api/v1/dispatch/", include("dispatch.api.urls")),
 ]
 
 if settings.DEBUG:

@@ -1,0 +1,3 @@
+"""Dispatch views: case (see dispatch/views/__init__.py)."""
+
+urlpatterns: list = []

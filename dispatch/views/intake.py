@@ -1,0 +1,3 @@
+"""Dispatch views: intake (see dispatch/views/__init__.py)."""
+
+urlpatterns: list = []
