@@ -118,3 +118,11 @@ def persona(tree):
         return person(role, unit=unit or getattr(tree, ROLE_UNIT[role]), **fields)
 
     return make
+
+
+def pytest_configure(config):
+    # Tests create many users; the production hasher's million PBKDF2 rounds cost ~0.4 s each.
+    # Password checks still run for real, only with a cheap hash.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

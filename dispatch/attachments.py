@@ -39,17 +39,21 @@ class PreparedPhoto:
     thumbnail: bytes
 
 
+def max_mb() -> float:
+    return float(get_param("dispatch.photo_max_mb", DEFAULT_MAX_MB))
+
+
 def max_bytes() -> int:
-    return int(float(get_param("dispatch.photo_max_mb", DEFAULT_MAX_MB)) * 1024 * 1024)
+    return int(max_mb() * 1024 * 1024)
 
 
 def prepare(upload) -> PreparedPhoto:
     """Check one uploaded file and make its metadata-free copies; ValidationError if unfit."""
-    limit = max_bytes()
-    if upload.size > limit:
+    limit_mb = max_mb()
+    if upload.size > int(limit_mb * 1024 * 1024):
         raise ValidationError(
-            gettext("“%(name)s” is %(size).1f MB; photos may be at most %(max)d MB.")
-            % {"name": upload.name, "size": upload.size / 1048576, "max": limit // 1048576}
+            gettext("“%(name)s” is %(size).1f MB; photos may be at most %(max)s MB.")
+            % {"name": upload.name, "size": upload.size / 1048576, "max": f"{limit_mb:g}"}
         )
     data = upload.read()
     try:
@@ -79,10 +83,12 @@ def prepare(upload) -> PreparedPhoto:
 
 
 def prepare_all(uploads) -> list[PreparedPhoto]:
+    """Prepare each upload; photos a form already prepared (to put its message on the right field)
+    pass through, so nothing is decoded twice."""
     uploads = list(uploads or [])
     if len(uploads) > MAX_PHOTOS:
         raise ValidationError(gettext("At most %(n)d photos at a time.") % {"n": MAX_PHOTOS})
-    return [prepare(upload) for upload in uploads]
+    return [upload if isinstance(upload, PreparedPhoto) else prepare(upload) for upload in uploads]
 
 
 def _encode(image: Image.Image, box: int) -> bytes:

@@ -9,9 +9,10 @@ limit of the case's minor class. The yellow warning comes at ``dispatch.yellow_s
 from __future__ import annotations
 
 import datetime
+import logging
 from dataclasses import dataclass
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, ngettext
 
 from dispatch.models import LIMIT_UNIT_CHOICES, Event, State, Urgency
 from governance.calendar import current_calendar, deadline_for
@@ -19,8 +20,11 @@ from governance.deadlines import Deadline, LimitUnit, TimeLimit, share_reached_a
 from governance.params import get_param
 
 S = State
+logger = logging.getLogger(__name__)
 
-# state → step; a state missing here has no clock (finished, dead, suspended, on the backlog).
+# state → step; a state missing here has no clock (evaluated, dead, on the backlog). A suspended
+# case keeps its handling clock, stopped: ``paused_at`` is set, the sweep skips it, and resuming
+# moves the due instant on by the working time paused. A case handled on the spot has no call-back.
 STEP_OF_STATE: dict[str, str] = {
     S.REPORTED: "accept",
     S.ACCEPTED: "register",
@@ -78,12 +82,44 @@ def step_limit(event: Event, step: str) -> StepLimit:
     urgent = event.urgency == Urgency.URGENT
     key = f"dispatch.limit_urgent.{step}" if urgent else f"dispatch.limit.{step}"
     table = DEFAULT_URGENT_LIMITS if urgent else DEFAULT_LIMITS
-    amount, unit = get_param(key, list(table.get(step, DEFAULT_LIMITS["dispatch"])))
-    return StepLimit(TimeLimit(int(amount), unit), key)
+    default = table.get(step, DEFAULT_LIMITS["dispatch"])
+    value = get_param(key, list(default))
+    try:
+        amount, unit = value
+        limit = TimeLimit(int(amount), unit)
+    except (TypeError, ValueError):
+        # A mistyped parameter must not stop every case from moving; the default applies and the
+        # log says which key to correct.
+        logger.warning("parameter %s=%r is not [amount, unit]; using %r", key, value, default)
+        limit = TimeLimit(*default)
+    return StepLimit(limit, key)
 
 
 def yellow_share() -> float:
-    return float(get_param("dispatch.yellow_share", DEFAULT_YELLOW_SHARE))
+    """The share of a limit used when the yellow warning comes, in (0, 1].
+
+    Administrators may enter it as a fraction (0.8) or as a percentage (80). Anything else falls
+    back to the default: the deadline engine refuses shares outside (0, 1], and that would stop
+    every transition.
+    """
+    value = get_param("dispatch.yellow_share", DEFAULT_YELLOW_SHARE)
+    try:
+        share = float(value)
+    except (TypeError, ValueError):
+        share = -1.0
+    if 1 < share <= 100:
+        share /= 100
+    if not 0 < share <= 1:
+        logger.warning("parameter dispatch.yellow_share=%r is not a share; using %s", value, DEFAULT_YELLOW_SHARE)
+        return DEFAULT_YELLOW_SHARE
+    return share
+
+
+def step_of(event: Event) -> str:
+    """The step the case's state is in ("" when no clock runs)."""
+    if event.state == S.CLOSED and event.self_handled:
+        return ""  # handled on the spot by the reporter himself: nobody to call back
+    return STEP_OF_STATE.get(event.state, "")
 
 
 def start_step(event: Event, now: datetime.datetime, *, force: bool = False) -> set[str]:
@@ -91,7 +127,7 @@ def start_step(event: Event, now: datetime.datetime, *, force: bool = False) -> 
 
     Returns the fields changed. Call while holding the row lock (``workflow.transition`` does).
     """
-    step = STEP_OF_STATE.get(event.state, "")
+    step = step_of(event)
     if step == event.step and not force:
         return set()
     event.step = step
@@ -121,5 +157,13 @@ def set_clock(event: Event, *, start, limit: TimeLimit, due, source: str) -> Non
 
 
 def limit_label(limit: TimeLimit) -> str:
-    """“4 working hours”, translated."""
-    return f"{limit.amount} {dict(LIMIT_UNIT_CHOICES)[limit.unit.value]}"
+    """“4 working hours”, translated and in the right number."""
+    n = limit.amount
+    words = {
+        LimitUnit.MINUTES: ngettext("%(n)d minute", "%(n)d minutes", n),
+        LimitUnit.HOURS: ngettext("%(n)d hour", "%(n)d hours", n),
+        LimitUnit.DAYS: ngettext("%(n)d calendar day", "%(n)d calendar days", n),
+        LimitUnit.WORKING_HOURS: ngettext("%(n)d working hour", "%(n)d working hours", n),
+        LimitUnit.WORKING_DAYS: ngettext("%(n)d working day", "%(n)d working days", n),
+    }
+    return words[limit.unit] % {"n": n}

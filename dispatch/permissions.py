@@ -2,12 +2,12 @@
 
 Seeing a case is ``dispatch.selectors.events_visible_to``; acting on it needs a part:
 - the command centre (综治/指挥中心) that owns the case: command roles held over its owner unit;
-- the handler: a department handler of the lead department; an assignee: of any department with an
-  open assignment (co-handling, summoned);
+- the handler: a department handler of the lead department; an assignee: of a co-handling or
+  summoned department whose assignment waits to be signed (the lead signs with ``sign``);
 - the verifier: the named verifier, a grid worker or leader on the case's grid team, or the centre;
 - a supervisor: the centre, or a leader, over the case's unit; a leader alone lists for supervision;
-- the reporter: the grid worker who reported it (citizens act through their receipt code, as
-  ``Who.REPORTER`` with no user).
+- the reporter: the grid worker who reported it (handling it on the spot);
+- the citizen: whoever holds the receipt code, with no user (``Who.CITIZEN``, rating the outcome).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class Who(str, Enum):
     SUPERVISOR = "supervisor"
     LEADER = "leader"
     REPORTER = "reporter"
+    CITIZEN = "citizen"  # acts only without a user, through the receipt code
     SYSTEM = "system"
 
 
@@ -56,7 +57,8 @@ def may_act(user, who: frozenset[str], event) -> bool:
     if Who.HANDLER in who and handles_for(user, event.department_id):
         return True
     if Who.ASSIGNEE in who and any(
-        handles_for(user, a.department_id) for a in event.assignments.filter(status__in=["pending", "signed"])
+        handles_for(user, a.department_id)
+        for a in event.assignments.filter(status="pending", role__in=["co", "summoned"])
     ):
         return True
     if Who.VERIFIER in who and (event.verifier_id == user.pk or _on_grid_team(user, event) or is_centre(user, event)):

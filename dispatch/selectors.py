@@ -1,8 +1,8 @@
 """Dispatch: reads, scoped to what a person may see (see governance.selectors).
 
 ``events_visible_to`` is the one scoping filter for every list, map, export and API of cases: a
-case is visible through its place (the unit subtree a person's roles cover), through a department
-that leads or helps on it, or to the person who reported it.
+case is visible through its place (the unit subtree a person's roles cover) or the command centre
+running it, through a department that leads or helps on it, or to the person who reported it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from dispatch.models import Assignment, Event, MinorClass, State
+from dispatch.models import Assignment, Event, MinorClass
 from dispatch.workflow import OPEN_STATES
 from governance.params import get_param
 from governance.selectors import scope_for, scope_q
@@ -24,7 +24,9 @@ def events_visible_to(user) -> QuerySet[Event]:
     scope = scope_for(user)
     if scope.everything:
         return Event.objects.all()
-    condition = scope_q(user, unit_path="unit_path")
+    # The owner too: a centre keeps seeing the case it runs after its place was corrected to a unit
+    # outside the centre's own area.
+    condition = scope_q(user, unit_path="unit_path") | scope_q(user, unit_path="owner_path")
     if scope.department_ids:
         helping = Assignment.objects.filter(event=OuterRef("pk"), department__in=scope.department_ids)
         condition |= Q(department__in=scope.department_ids) | Exists(helping)
@@ -51,6 +53,11 @@ def get_event_by_receipt(code: str) -> Event:
         event = Event.objects.select_related("minor", "merged_into", "unit").get(receipt_code=cleaned)
     except Event.DoesNotExist:
         raise Http404 from None
+    # A merged case may itself have been merged on; follow the chain (bounded, merges never loop).
+    for _hop in range(10):
+        if event.merged_into_id is None:
+            break
+        event = Event.objects.select_related("minor", "merged_into", "unit").get(pk=event.merged_into_id)
     return event
 
 
@@ -80,7 +87,9 @@ def duplicate_candidates(event: Event, *, limit: int = 5) -> list[tuple[Event, f
     since = event.created_at - datetime.timedelta(hours=hours)
     rows = (
         Event.objects.filter(
-            minor_id=event.minor_id, state__in=OPEN_STATES | {State.CLOSED}, created_at__gte=since,
+            # Open cases only: a new report near a closed case is the problem back again, and merging
+            # it into the closed case would leave it unhandled.
+            minor_id=event.minor_id, state__in=OPEN_STATES, created_at__gte=since,
             created_at__lte=event.created_at + datetime.timedelta(hours=hours),
             lon__range=(event.lon - dlon, event.lon + dlon), lat__range=(event.lat - dlat, event.lat + dlat),
         )

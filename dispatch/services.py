@@ -12,18 +12,21 @@ import datetime
 import secrets
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from dispatch import attachments, clock, routing
 from dispatch.models import (
+    Alert,
     Assignment,
     Channel,
     Event,
     MinorClass,
     Reporter,
+    RequestType,
     Satisfaction,
     Stage,
     State,
@@ -31,7 +34,7 @@ from dispatch.models import (
     Urgency,
 )
 from dispatch.permissions import Who
-from dispatch.workflow import WorkflowError, transition
+from dispatch.workflow import DEAD_STATES, WorkflowError, transition
 from governance.calendar import current_calendar, deadline_for
 from governance.deadlines import LimitUnit, TimeLimit, extend_deadline, shift_for_pause
 from governance.models import AdministrativeUnit, Department, UnitLevel
@@ -49,6 +52,15 @@ def event_number(pk: int, created: datetime.datetime) -> str:
     return f"SJ{timezone.localtime(created):%Y%m%d}{pk:08d}"
 
 
+def _locked(event: Event) -> Event:
+    """The case's row, locked until the transaction ends. Services read what their writes depend on
+    (owner, counters, the clock) from it, not from the caller's copy, which may be stale."""
+    return Event.objects.select_for_update(of=("self",)).select_related("owner_unit", "minor").get(pk=event.pk)
+
+
+IDEMPOTENCY_KEY_MAX = 80  # Event.idempotency_key max_length
+
+
 # --- Intake --------------------------------------------------------------------------------------
 
 
@@ -64,8 +76,11 @@ def locate(*, lon: float | None, lat: float | None, unit: AdministrativeUnit | N
     if lon is not None or lat is not None:
         try:
             validate_lonlat(lon, lat)
-        except ValueError as exc:
-            raise ValidationError({"location": str(exc)}) from None
+        except ValueError:
+            raise ValidationError({"location": gettext(
+                "These coordinates are not a place on Earth: longitude must lie between -180 and 180 and "
+                "latitude between -90 and 90 (are they swapped?)."
+            )}) from None
         found = locate_point(lon, lat)
         if found.grid is not None:
             return Located(unit=found.grid.community, grid=found.grid, outside_grids=False)
@@ -102,14 +117,22 @@ def event_report(
 ) -> tuple[Event, bool]:
     """File a report from any channel. Returns (case, created); a repeated ``idempotency_key``
     returns the case the first submission made, and writes nothing."""
+    if idempotency_key and len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
+        # Refused here: PostgreSQL would fail the insert, SQLite would store it untruncated.
+        raise ValidationError({"idempotency_key": gettext("The idempotency key may be at most %(n)d characters.")
+                               % {"n": IDEMPOTENCY_KEY_MAX}})
     if idempotency_key:
         existing = Event.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return existing, False
     if channel not in Channel.values:
         raise ValidationError({"channel": gettext("Unknown channel.")})
-    if minor is not None and not minor.is_active:
+    if minor is not None and not (minor.is_active and minor.major.is_active):
         raise ValidationError({"category": gettext("This category is no longer in use.")})
+    if urgency and urgency not in Urgency.values:
+        raise ValidationError({"urgency": gettext("Unknown urgency.")})
+    if request_type and request_type not in RequestType.values:
+        raise ValidationError({"request_type": gettext("Unknown request type.")})
     title = (title or "").strip() or (description or "").strip()[:60]
     if not title:
         raise ValidationError({"title": gettext("Say what happened.")})
@@ -126,7 +149,7 @@ def event_report(
             for photo in prepared:
                 attachments.attachment_save(event=event, photo=photo, stage=Stage.REPORT, actor=reporter)
             if minor is not None and minor.auto_dispatch:
-                _auto_dispatch(event)
+                event = _auto_dispatch(event)  # the caller gets the dispatched case, not the stale copy
     except IntegrityError:
         # Two submissions with one key raced; the other one won and its case is the answer.
         if idempotency_key:
@@ -174,16 +197,16 @@ def _create(*, channel, title, description, minor, place: Located, lon, lat, add
     return event
 
 
-def _auto_dispatch(event: Event) -> None:
+def _auto_dispatch(event: Event) -> Event:
     """Classes set to dispatch automatically go straight to their routed department."""
     department = routing.route(event.minor, event.unit)
     if department is None or event.outside_grids:
-        return  # the operator routes it
+        return event  # the operator routes it
     label = gettext("Automatic dispatch")
     for action in ("accept", "register"):
         event = transition(event=event, action=action, actor=None, as_who=Who.SYSTEM, actor_label=label)
-    _dispatch(event, department=department, co_departments=list(event.minor.co_departments.all()),
-              actor=None, note="", expected_version=None, as_who=Who.SYSTEM, actor_label=label)
+    return _dispatch(event, department=department, co_departments=list(event.minor.co_departments.all()),
+                     actor=None, note="", expected_version=None, as_who=Who.SYSTEM, actor_label=label)
 
 
 def event_self_handle(*, reporter, minor: MinorClass, before_photos, after_photos, note: str, **report) -> Event:
@@ -200,6 +223,8 @@ def event_self_handle(*, reporter, minor: MinorClass, before_photos, after_photo
                                       **report)
         if not created:
             return event
+        # The photos filed with the report show the matter before it was handled.
+        event.attachments.filter(stage=Stage.REPORT).update(stage=Stage.BEFORE)
         event = transition(event=event, action="self_handle", actor=reporter, note=note,
                            update={"self_handled": True, "handled_at": timezone.now(), "closed_at": timezone.now()})
         for photo in after:
@@ -226,11 +251,14 @@ def event_register(*, event: Event, actor, minor: MinorClass | None = None, note
     minor = minor or event.minor
     if minor is None:
         raise ValidationError({"category": gettext("Choose the category before registering the case.")})
-    update = {"minor": minor, "track": minor.track}
-    if event.urgency != Urgency.URGENT:
-        update["urgency"] = minor.urgency
+    if not (minor.is_active and minor.major.is_active):
+        raise ValidationError({"category": gettext("This category is no longer in use.")})
     with transaction.atomic():
-        return transition(event=event, action="register", actor=actor, note=note, expected_version=expected_version,
+        locked = _locked(event)
+        update = {"minor": minor, "track": minor.track}
+        if locked.urgency != Urgency.URGENT:  # a case flagged urgent at intake stays urgent
+            update["urgency"] = minor.urgency
+        return transition(event=locked, action="register", actor=actor, note=note, expected_version=expected_version,
                           update=update, data={"category": minor.full_code})
 
 
@@ -244,9 +272,10 @@ def event_merge(*, event: Event, into: Event, actor, note: str = "", expected_ve
     """Merge a duplicate into the case it repeats; its reporters join that case and hear its outcome."""
     if into.pk == event.pk:
         raise ValidationError({"into": gettext("A case cannot be merged into itself.")})
-    if into.state in (State.INVALID, State.NOT_REGISTERED, State.MERGED):
-        raise ValidationError({"into": gettext("Merge into a live case, not one that was closed off.")})
     with transaction.atomic():
+        into = _locked(into)  # its state now, not when the caller loaded it
+        if into.state in DEAD_STATES:
+            raise ValidationError({"into": gettext("Merge into a live case, not one that was closed off.")})
         event = transition(event=event, action="merge", actor=actor, note=note, expected_version=expected_version,
                            update={"merged_into": into}, data={"into": into.number})
         moved = Reporter.objects.filter(event=event)
@@ -261,7 +290,21 @@ def event_edit(*, event: Event, actor, expected_version: int | None = None, note
     allowed = {"minor", "urgency", "title", "description", "address", "unit"}
     unknown = set(changes) - allowed
     if unknown:
-        raise ValidationError(gettext("These fields cannot be changed here: %s") % ", ".join(sorted(unknown)))
+        raise ValidationError({NON_FIELD_ERRORS: gettext("These fields cannot be changed here: %s")
+                               % ", ".join(sorted(unknown))})
+    if "title" in changes and not (changes["title"] or "").strip():
+        raise ValidationError({"title": gettext("Say what happened.")})
+    if "urgency" in changes and changes["urgency"] not in Urgency.values:
+        raise ValidationError({"urgency": gettext("Unknown urgency.")})
+    if "unit" in changes and changes["unit"] is None:
+        raise ValidationError({"unit": gettext("Choose the community.")})
+    if "minor" in changes:
+        minor = changes["minor"]
+        if minor is None and event.state not in (State.REPORTED, State.ACCEPTED):
+            # A registered case keeps a category: routing and the handling limit come from it.
+            raise ValidationError({"category": gettext("A registered case needs a category.")})
+        if minor is not None and not (minor.is_active and minor.major.is_active):
+            raise ValidationError({"category": gettext("This category is no longer in use.")})
     update = dict(changes)
     if "unit" in update:
         update["unit_path"] = update["unit"].path
@@ -275,29 +318,35 @@ def event_edit(*, event: Event, actor, expected_version: int | None = None, note
 
 def event_escalate(*, event: Event, actor, note: str, expected_version: int | None = None) -> Event:
     """上报: the level above takes the case over (community → street → district)."""
-    above = event.owner_unit.parent
-    if above is None:
-        raise ValidationError(gettext("This case is already run by the highest level."))
     with transaction.atomic():
-        return transition(event=event, action="escalate", actor=actor, note=note, expected_version=expected_version,
+        locked = _locked(event)  # the owner now: two escalations must not both start from the same level
+        above = locked.owner_unit.parent
+        if above is None:
+            raise ValidationError({NON_FIELD_ERRORS: gettext("This case is already run by the highest level.")})
+        return transition(event=locked, action="escalate", actor=actor, note=note, expected_version=expected_version,
                           update={"owner_unit": above, "owner_path": above.path}, data={"to": above.name})
 
 
 def event_delegate(*, event: Event, actor, to_unit: AdministrativeUnit, note: str = "",
                    expected_version: int | None = None) -> Event:
     """下派: the level above hands the case to a level below it, on the case's own branch."""
-    if not (event.unit_path.startswith(to_unit.path) and to_unit.path.startswith(event.owner_path)
-            and to_unit.pk != event.owner_unit_id):
-        raise ValidationError({"to_unit": gettext("Delegate to a unit below this centre that holds the case's place.")})
     with transaction.atomic():
-        return transition(event=event, action="delegate", actor=actor, note=note, expected_version=expected_version,
+        locked = _locked(event)
+        if not (locked.unit_path.startswith(to_unit.path) and to_unit.path.startswith(locked.owner_path)
+                and to_unit.pk != locked.owner_unit_id):
+            raise ValidationError(
+                {"to_unit": gettext("Delegate to a unit below this centre that holds the case's place.")}
+            )
+        return transition(event=locked, action="delegate", actor=actor, note=note, expected_version=expected_version,
                           update={"owner_unit": to_unit, "owner_path": to_unit.path}, data={"to": to_unit.name})
 
 
 def event_dispatch(*, event: Event, actor, department: Department | None = None, co_departments=(),
                    note: str = "", expected_version: int | None = None) -> Event:
     """派遣 to the lead department (the routed one unless the operator overrides) and co-handlers."""
-    department = department or routing.route(event.minor, event.unit)
+    if department is None:  # route from the stored case: the caller's copy may predate registration
+        current = Event.objects.select_related("minor", "unit").get(pk=event.pk)
+        department = routing.route(current.minor, current.unit)
     if department is None:
         raise ValidationError({"department": gettext("No routing rule covers this case; choose the department.")})
     with transaction.atomic():
@@ -308,15 +357,20 @@ def event_dispatch(*, event: Event, actor, department: Department | None = None,
 def _dispatch(event, *, department, co_departments, actor, note, expected_version, as_who=None, actor_label=""):
     if not department.is_active:
         raise ValidationError({"department": gettext("This department is no longer active.")})
-    co = [d for d in co_departments if d.pk != department.pk]
+    co = list({d.pk: d for d in co_departments if d.pk != department.pk}.values())  # each department once
+    if any(not d.is_active for d in co):
+        raise ValidationError({"co_departments": gettext("This department is no longer active.")})
     now = timezone.now()
     event = transition(
         event=event, action="dispatch", actor=actor, note=note, expected_version=expected_version,
         update={"department": department, "dispatched_at": now}, as_who=as_who, actor_label=actor_label,
         data={"department": department.name, "co": [d.name for d in co]},
     )
-    event.assignments.filter(status__in=[Assignment.Status.PENDING, Assignment.Status.SIGNED]).exclude(
-        role=Assignment.Role.SUMMONED
+    # The previous lead and co-handlers step back; summoned departments stay, unless one of them now
+    # becomes the lead or a co-handler (one open assignment per department, see the model).
+    taking = [department.pk, *(d.pk for d in co)]
+    event.assignments.filter(status__in=[Assignment.Status.PENDING, Assignment.Status.SIGNED]).filter(
+        ~Q(role=Assignment.Role.SUMMONED) | Q(department__in=taking)
     ).update(status=Assignment.Status.WITHDRAWN)
     sign_due = event.step_due_at
     Assignment.objects.create(event=event, department=department, role=Assignment.Role.LEAD, assigned_at=now,
@@ -358,7 +412,7 @@ def event_start(*, event: Event, actor, note: str = "", expected_version: int | 
 
 def event_summon(*, event: Event, actor, departments, note: str, expected_version: int | None = None) -> Event:
     """吹哨报到: the street calls departments; each must sign within the signing limit."""
-    departments = [d for d in departments if d.is_active]
+    departments = list({d.pk: d for d in departments if d.is_active}.values())  # each department once
     if not departments:
         raise ValidationError({"departments": gettext("Choose at least one department to summon.")})
     with transaction.atomic():
@@ -375,18 +429,19 @@ def event_summon(*, event: Event, actor, departments, note: str, expected_versio
         return event
 
 
-def event_co_sign(*, event: Event, actor, department: Department, note: str = "") -> Event:
-    """A co-handling or summoned department signs (报到)."""
-    with transaction.atomic():
-        event = transition(event=event, action="co_sign", actor=actor, note=note,
-                           data={"department": department.name})
-        from dispatch.permissions import handles_for
+def event_co_sign(*, event: Event, actor, department: Department, note: str = "",
+                  expected_version: int | None = None) -> Event:
+    """A co-handling or summoned department signs (报到). The lead department signs with ``event_sign``."""
+    from dispatch.permissions import handles_for
 
-        if not handles_for(actor, department.pk):
-            raise ValidationError({"department": gettext("You do not handle cases for this department.")})
-        updated = event.assignments.filter(department=department, status="pending").update(
-            status=Assignment.Status.SIGNED, signed_at=timezone.now(), signed_by=actor
-        )
+    if not handles_for(actor, department.pk):
+        raise ValidationError({"department": gettext("You do not handle cases for this department.")})
+    with transaction.atomic():
+        event = transition(event=event, action="co_sign", actor=actor, note=note, expected_version=expected_version,
+                           data={"department": department.name})
+        updated = event.assignments.filter(
+            department=department, status="pending", role__in=[Assignment.Role.CO, Assignment.Role.SUMMONED]
+        ).update(status=Assignment.Status.SIGNED, signed_at=timezone.now(), signed_by=actor)
         if not updated:
             raise ValidationError({"department": gettext("This department has nothing to sign on this case.")})
         return event
@@ -412,15 +467,22 @@ def event_request_extension(*, event: Event, actor, amount: int, unit: str, note
                           data={"amount": extra.amount, "unit": extra.unit.value})
 
 
-def _requested_extension(event: Event) -> TimeLimit:
+def _requested_extension(event: Event) -> TimeLimit | None:
     row = event.history.filter(action="request_extension").order_by("-at", "-pk").first()
-    return TimeLimit(row.data["amount"], row.data["unit"])
+    return TimeLimit(row.data["amount"], row.data["unit"]) if row is not None else None
 
 
 def event_approve_extension(*, event: Event, actor, note: str = "", expected_version: int | None = None) -> Event:
     with transaction.atomic():
-        extra = _requested_extension(event)
-        current = clock.Deadline(event.step_due_at, TimeLimit(event.step_limit_amount, event.step_limit_unit), "")
+        locked = _locked(event)
+        extra = _requested_extension(locked) if locked.state == State.EXTENSION_REQUESTED else None
+        if extra is None or locked.step_due_at is None:
+            # Nothing was requested: the case is not waiting for an extension, and ``transition``
+            # refuses with the actions that are possible (or a conflict, for a stale form).
+            transition(event=locked, action="approve_extension", actor=actor, note=note,
+                       expected_version=expected_version)
+            raise WorkflowError(gettext("No extension was requested on this case."))
+        current = clock.Deadline(locked.step_due_at, TimeLimit(locked.step_limit_amount, locked.step_limit_unit), "")
         due = extend_deadline(current, extra, current_calendar()).due
         event = transition(event=event, action="approve_extension", actor=actor, note=note,
                            expected_version=expected_version, data={"amount": extra.amount, "unit": extra.unit.value,
@@ -464,7 +526,12 @@ def _unpause(event: Event) -> None:
     event.step_yellow_at = shift_for_pause(event.step_yellow_at, event.paused_at, now, unit, cal)
     event.handling_due_at = event.step_due_at
     event.paused_at = None
-    event.save(update_fields=["step_due_at", "step_yellow_at", "handling_due_at", "paused_at"])
+    # The warning follows the moved clock (a sweep that ran during the pause may have coloured it).
+    if now <= event.step_due_at:
+        event.alert = Alert.YELLOW if event.step_yellow_at and now >= event.step_yellow_at else Alert.NONE
+        event.escalated_at = None
+    event.save(update_fields=["step_due_at", "step_yellow_at", "handling_due_at", "paused_at", "alert",
+                              "escalated_at"])
 
 
 def event_backlog(*, event: Event, actor, note: str, expected_version: int | None = None) -> Event:
@@ -505,8 +572,9 @@ def event_verify(*, event: Event, actor, passed: bool, note: str = "", photos=()
             event = transition(event=event, action="verify_pass", actor=actor, note=note,
                                expected_version=expected_version, update={"closed_at": timezone.now()})
         else:
-            event = transition(event=event, action="rework", actor=actor, note=note,
-                               expected_version=expected_version, update={"rework_count": event.rework_count + 1})
+            locked = _locked(event)  # count on the row as it is now, not on the caller's copy
+            event = transition(event=locked, action="rework", actor=actor, note=note,
+                               expected_version=expected_version, update={"rework_count": locked.rework_count + 1})
             event.assignments.filter(department_id=event.department_id, status="done").update(
                 status=Assignment.Status.SIGNED
             )
@@ -534,13 +602,16 @@ def event_rate_by_citizen(*, event: Event, satisfaction: str, comment: str = "")
     """The reporter rates the outcome through the receipt code (no login)."""
     if satisfaction not in Satisfaction.values:
         raise ValidationError({"satisfaction": gettext("Choose satisfied, basically satisfied or dissatisfied.")})
-    if event.state not in (State.CLOSED, State.EVALUATED):
-        raise WorkflowError(gettext("The case can be rated once it is closed."))
-    if event.rating_comment or (event.state == State.EVALUATED and event.history.filter(action="rate").exists()):
-        raise WorkflowError(gettext("This case has already been rated. Thank you."))
-    action = "evaluate" if event.state == State.CLOSED else "rate"
     with transaction.atomic():
-        return transition(event=event, action=action, actor=None, as_who=Who.REPORTER,
+        event = _locked(event)  # two ratings at once: the second sees the first
+        if event.state not in (State.CLOSED, State.EVALUATED):
+            raise WorkflowError(gettext("The case can be rated once it is closed."))
+        # A reporter's rating is the "evaluate" (on a closed case) or "rate" row marked by="reporter";
+        # a rating without a comment leaves nothing else behind.
+        if event.history.filter(action__in=["evaluate", "rate"], data__by="reporter").exists():
+            raise WorkflowError(gettext("This case has already been rated. Thank you."))
+        action = "evaluate" if event.state == State.CLOSED else "rate"
+        return transition(event=event, action=action, actor=None, as_who=Who.CITIZEN,
                           actor_label=gettext("Reporter (receipt code)"), note=comment,
                           update={"satisfaction": satisfaction, "rating_comment": comment[:500]},
                           data={"satisfaction": satisfaction, "by": "reporter"})
@@ -548,8 +619,9 @@ def event_rate_by_citizen(*, event: Event, satisfaction: str, comment: str = "")
 
 def event_reopen(*, event: Event, actor, note: str, expected_version: int | None = None) -> Event:
     with transaction.atomic():
-        event = transition(event=event, action="reopen", actor=actor, note=note, expected_version=expected_version,
-                           update={"closed_at": None, "rework_count": event.rework_count + 1})
+        locked = _locked(event)
+        event = transition(event=locked, action="reopen", actor=actor, note=note, expected_version=expected_version,
+                           update={"closed_at": None, "rework_count": locked.rework_count + 1})
         event.assignments.filter(department_id=event.department_id, status="done").update(
             status=Assignment.Status.SIGNED
         )
@@ -559,14 +631,15 @@ def event_reopen(*, event: Event, actor, note: str, expected_version: int | None
 # --- Supervision ---------------------------------------------------------------------------------
 
 
-def event_remind(*, event: Event, actor, note: str = "") -> SupervisionOrder:
+def event_remind(*, event: Event, actor, note: str = "", expected_version: int | None = None) -> SupervisionOrder:
     with transaction.atomic():
-        event = transition(event=event, action="remind", actor=actor, note=note)
+        event = transition(event=event, action="remind", actor=actor, note=note, expected_version=expected_version)
         return SupervisionOrder.objects.create(event=event, kind=SupervisionOrder.Kind.REMINDER, issued_by=actor,
                                                department=event.department, note=note)
 
 
-def event_supervise(*, event: Event, actor, note: str, amount: int, unit: str) -> SupervisionOrder:
+def event_supervise(*, event: Event, actor, note: str, amount: int, unit: str,
+                    expected_version: int | None = None) -> SupervisionOrder:
     """督办单: a supervision order to the handling department with its own deadline."""
     try:
         limit = TimeLimit(int(amount), unit)
@@ -574,25 +647,107 @@ def event_supervise(*, event: Event, actor, note: str, amount: int, unit: str) -
         raise ValidationError({"amount": gettext("Give the time allowed as a positive whole number.")}) from None
     with transaction.atomic():
         due = deadline_for(timezone.now(), limit).due
-        event = transition(event=event, action="supervise", actor=actor, note=note,
+        event = transition(event=event, action="supervise", actor=actor, note=note, expected_version=expected_version,
                            data={"amount": limit.amount, "unit": limit.unit.value, "due": due.isoformat()})
         return SupervisionOrder.objects.create(event=event, kind=SupervisionOrder.Kind.ORDER, issued_by=actor,
                                                department=event.department, note=note, due_at=due)
 
 
-def event_respond(*, event: Event, actor, order: SupervisionOrder, note: str) -> SupervisionOrder:
+def event_respond(*, event: Event, actor, order: SupervisionOrder, note: str,
+                  expected_version: int | None = None) -> SupervisionOrder:
     if order.event_id != event.pk or order.responded_at is not None:
         raise ValidationError({"order": gettext("This supervision order is not open on this case.")})
     with transaction.atomic():
-        transition(event=event, action="respond", actor=actor, note=note, data={"order": order.pk})
+        transition(event=event, action="respond", actor=actor, note=note, expected_version=expected_version,
+                   data={"order": order.pk})
         order.responded_at = timezone.now()
         order.response = note
         order.save(update_fields=["responded_at", "response"])
         return order
 
 
-def event_list_supervision(*, event: Event, actor, listed: bool, note: str = "") -> Event:
+def event_list_supervision(*, event: Event, actor, listed: bool, note: str = "",
+                           expected_version: int | None = None) -> Event:
     """挂牌督办 by a leader (or taking the listing off)."""
     with transaction.atomic():
+        if _locked(event).listed_supervision == listed:  # a second click writes no second history row
+            raise ValidationError({"listed": gettext("The case is already listed for supervision.") if listed
+                                   else gettext("The case is not listed for supervision.")})
         return transition(event=event, action="list_supervision" if listed else "unlist_supervision", actor=actor,
-                          note=note, update={"listed_supervision": listed})
+                          note=note, expected_version=expected_version, update={"listed_supervision": listed})
+
+
+# --- Hotline -------------------------------------------------------------------------------------
+
+
+def hotline_call_record(
+    *,
+    operator,
+    caller_name: str,
+    caller_phone: str,
+    request_type: str,
+    summary: str,
+    outcome: str,
+    answer: str = "",
+    not_taken_reason: str = "",
+    minor: MinorClass | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    unit: AdministrativeUnit | None = None,
+    address: str = "",
+    photos=(),
+    idempotency_key: str | None = None,
+):
+    """One 12345 call as the operator records it (接诉即办): taken as a case (filed on the hotline
+    channel and linked to the call), answered at once, or not taken, with the reason told to the
+    caller. A repeated ``idempotency_key`` returns the call the first submission recorded."""
+    from django.contrib.auth import get_user_model
+
+    from dispatch.models import HotlineCall, RequestType
+    from governance.audit import audit_log
+    from governance.models import AuditEntry
+
+    Outcome, Reason = HotlineCall.Outcome, HotlineCall.NotTakenReason
+    summary, answer = (summary or "").strip(), (answer or "").strip()
+    errors = {}
+    if request_type not in RequestType.values:
+        errors["request_type"] = gettext("Choose the request type.")
+    if not summary:
+        errors["summary"] = gettext("Write down what the caller said.")
+    if outcome not in Outcome.values:
+        errors["outcome"] = gettext("Choose what became of the call.")
+    elif outcome == Outcome.ANSWERED and not answer:
+        errors["answer"] = gettext("Write down the answer the caller was given.")
+    elif outcome == Outcome.NOT_TAKEN and not_taken_reason not in Reason.values:
+        errors["not_taken_reason"] = gettext("Choose why the call is not taken as a case.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        if idempotency_key:
+            # HotlineCall has no key column: the audit row written with the call carries it. Locking
+            # the operator's row makes a double-clicked submission wait for the first, then find it.
+            get_user_model().objects.select_for_update().filter(pk=operator.pk).first()
+            seen = AuditEntry.objects.filter(action="dispatch.hotline.recorded",
+                                             data__idempotency_key=idempotency_key).first()
+            if seen is not None:
+                call = HotlineCall.objects.filter(pk=seen.object_id).first()
+                if call is not None:
+                    return call
+        event = None
+        if outcome == Outcome.CASE:
+            event, _created = event_report(
+                channel=Channel.HOTLINE, title=summary.splitlines()[0][:60], description=summary, minor=minor,
+                lon=lon, lat=lat, unit=unit, address=address, contact_name=caller_name, contact_phone=caller_phone,
+                request_type=request_type, photos=photos, idempotency_key=idempotency_key,
+                actor_label=gettext("12345 hotline"),
+            )
+        call = HotlineCall.objects.create(
+            operator=operator, caller_name=(caller_name or "").strip()[:64],
+            caller_phone=(caller_phone or "").strip()[:32], request_type=request_type, summary=summary,
+            outcome=outcome, answer=answer if outcome == Outcome.ANSWERED else "",
+            not_taken_reason=not_taken_reason if outcome == Outcome.NOT_TAKEN else "", event=event,
+        )
+        audit_log(actor=operator, action="dispatch.hotline.recorded", obj=call,
+                  data={"outcome": outcome, "request_type": request_type, "reason": call.not_taken_reason,
+                        "event": event.number if event else None, "idempotency_key": idempotency_key or None})
+    return call

@@ -53,8 +53,9 @@ def _a(name, label, sources, target, who, **kw) -> Action:
     return Action(name, label, frozenset(sources), target, frozenset(who), **kw)
 
 
-CENTRE, HANDLER, ASSIGNEE, VERIFIER, SUPERVISOR, LEADER, REPORTER, SYSTEM = (
-    Who.CENTRE, Who.HANDLER, Who.ASSIGNEE, Who.VERIFIER, Who.SUPERVISOR, Who.LEADER, Who.REPORTER, Who.SYSTEM,
+CENTRE, HANDLER, ASSIGNEE, VERIFIER, SUPERVISOR, LEADER, REPORTER, CITIZEN, SYSTEM = (
+    Who.CENTRE, Who.HANDLER, Who.ASSIGNEE, Who.VERIFIER, Who.SUPERVISOR, Who.LEADER, Who.REPORTER, Who.CITIZEN,
+    Who.SYSTEM,
 )
 
 ACTIONS: dict[str, Action] = {
@@ -95,8 +96,8 @@ ACTIONS: dict[str, Action] = {
         _a("verify_pass", _("Verified: close"), {S.VERIFYING}, S.CLOSED, {VERIFIER}),
         _a("rework", _("Verified: rework needed"), {S.VERIFYING}, S.REWORK, {VERIFIER}, note_required=True),
         _a("self_handle", _("Handled on the spot"), {S.REPORTED}, S.CLOSED, {REPORTER}),
-        _a("evaluate", _("Record the call-back"), {S.CLOSED}, S.EVALUATED, {CENTRE, REPORTER}),
-        _a("rate", _("Rate"), {S.EVALUATED}, None, {REPORTER}, restarts_clock=False),
+        _a("evaluate", _("Record the call-back"), {S.CLOSED}, S.EVALUATED, {CENTRE, CITIZEN}),
+        _a("rate", _("Rate"), {S.EVALUATED}, None, {CITIZEN}, restarts_clock=False),
         _a("reopen", _("Reopen for rework"), FINISHED_STATES, S.REWORK, {CENTRE}, note_required=True),
         # Supervision (催办, 督办, 挂牌督办) and the sweep's warnings.
         _a("remind", _("Send a reminder (催办)"), OPEN_STATES, None, {SUPERVISOR}, restarts_clock=False),
@@ -139,8 +140,19 @@ def allowed_actions(state: str) -> list[Action]:
 
 
 def actions_for(user, event: Event) -> list[Action]:
-    """What ``user`` may do to ``event`` now (for buttons; ``transition`` checks again)."""
-    return [a for a in allowed_actions(event.state) if may_act(user, a.who, event)]
+    """What ``user`` may do to ``event`` now (for buttons; ``transition`` and the services check again)."""
+    return [
+        a for a in allowed_actions(event.state)
+        if may_act(user, a.who, event) and (a.name not in _NEEDS or _NEEDS[a.name](event))
+    ]
+
+
+def _has_open_order(event: Event) -> bool:
+    return event.supervision.filter(kind="order", responded_at__isnull=True).exists()
+
+
+# Actions offered only when the case has something for them to work on.
+_NEEDS = {"respond": _has_open_order}
 
 
 def transition(
@@ -158,17 +170,24 @@ def transition(
     """Apply ``action`` to ``event`` and return the locked, updated row.
 
     ``actor`` is the user acting, or None for the platform itself (the sweep, auto-dispatch) and
-    for a citizen; then ``as_who`` must say which (``Who.SYSTEM`` or ``Who.REPORTER``) and
+    for a citizen; then ``as_who`` must say which (``Who.SYSTEM`` or ``Who.CITIZEN``) and
     ``actor_label`` names them in the timeline. ``update`` holds other fields the action sets.
     Must run inside ``transaction.atomic``: the row lock lasts until the caller commits.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("transition() must run inside transaction.atomic")
     act = ACTIONS[action]
-    locked = Event.objects.select_for_update().select_related("minor", "owner_unit", "unit").get(pk=event.pk)
+    # ``of=("self",)``: lock the case row only. Without it PostgreSQL refuses the query (FOR UPDATE
+    # cannot apply to the nullable side of the outer join to ``minor``) and would otherwise also lock
+    # the unit and class rows every other case shares.
+    locked = (
+        Event.objects.select_for_update(of=("self",)).select_related("minor", "owner_unit", "unit").get(pk=event.pk)
+    )
     if expected_version is not None and locked.version != expected_version:
         last = locked.history.order_by("-at", "-pk").first()
-        who = (last.actor.get_full_name() or last.actor.username) if last and last.actor else (last.actor_label if last else "")
+        # str(user) is the full name people are known by (AbstractUser.get_full_name reads the unused
+        # first/last name fields and would give the login name).
+        who = str(last.actor) if last and last.actor else (last.actor_label if last else "")
         raise Conflict(
             gettext("Someone else changed this case while you were looking at it (%(who)s: %(what)s). "
                     "Nothing was saved; look at its new state and try again.")

@@ -10,6 +10,8 @@ from governance.models import (
     AuditEntry,
     CalendarDay,
     Department,
+    Notification,
+    NotificationWebhook,
     Parameter,
     RoleAssignment,
     UnitCodeChange,
@@ -153,3 +155,57 @@ class WorkingPeriodAdmin(AuditedAdmin):
 class ParameterAdmin(AuditedAdmin):
     list_display = ["key", "value", "updated_at"]
     search_fields = ["key"]
+
+
+@admin.register(NotificationWebhook)
+class NotificationWebhookAdmin(AuditedAdmin):
+    list_display = ["name", "url", "department", "unit", "kinds", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "url", "department__name", "unit__name"]
+    autocomplete_fields = ["department", "unit"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "url":
+            kwargs["assume_scheme"] = "https"  # an address typed without a scheme is taken as https
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @staticmethod
+    def _fields(obj) -> list[str]:
+        return [f.attname for f in obj._meta.concrete_fields if f.name != "secret"]
+
+    def save_model(self, request, obj, form, change):
+        # As AuditedAdmin, but the audit trail records that the secret changed, never the secret.
+        old = type(obj).objects.get(pk=obj.pk) if change else None
+        before = snapshot(old, self._fields(obj)) if old else {}
+        admin.ModelAdmin.save_model(self, request, obj, form, change)
+        changes = field_changes(before, snapshot(obj, self._fields(obj)))
+        if old is None or obj.secret != old.secret:
+            changes["secret"] = ["", "(set)"]
+        audit_log(actor=request.user, action=self._action(obj, "changed" if change else "created"), obj=obj,
+                  changes=changes)
+
+    def delete_model(self, request, obj):
+        audit_log(actor=request.user, action=self._action(obj, "deleted"), obj=obj,
+                  data=snapshot(obj, self._fields(obj)))
+        admin.ModelAdmin.delete_model(self, request, obj)
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """What was sent to whom; written only by the platform, never edited here."""
+
+    list_display = ["created_at", "recipient", "title", "kind", "read_at"]
+    list_filter = ["kind"]
+    search_fields = ["title", "recipient__username", "recipient__full_name"]
+    date_hierarchy = "created_at"
+    list_select_related = ["recipient"]
+    readonly_fields = [f.name for f in Notification._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

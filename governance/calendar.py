@@ -9,6 +9,7 @@ bumped on save) and at least every minute, for processes that do not share the c
 from __future__ import annotations
 
 import datetime
+import logging
 import time
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,8 @@ from django.dispatch import receiver
 from governance.deadlines import DEFAULT_WORKING_PERIODS, Deadline, TimeLimit, WorkingCalendar, compute_deadline
 from governance.models import CalendarDay, CalendarDayKind, WorkingPeriod
 
+logger = logging.getLogger(__name__)
+
 _VERSION_KEY = "governance:calendar-version"
 _MAX_AGE_S = 60
 _cached: tuple[object, float, WorkingCalendar] | None = None
@@ -27,7 +30,11 @@ _cached: tuple[object, float, WorkingCalendar] | None = None
 
 def current_calendar() -> WorkingCalendar:
     global _cached
-    version = cache.get(_VERSION_KEY, 0)
+    try:
+        version = cache.get(_VERSION_KEY, 0)
+    except Exception:  # the shared cache (Redis) is down: keep to the minute-old copy, deadlines still work
+        logger.warning("calendar version unavailable from the cache", exc_info=True)
+        version = _cached[0] if _cached is not None else 0
     if _cached is None or _cached[0] != version or time.monotonic() - _cached[1] > _MAX_AGE_S:
         _cached = (version, time.monotonic(), _build())
     return _cached[2]
@@ -52,7 +59,11 @@ def deadline_for(start: datetime.datetime, limit: TimeLimit) -> Deadline:
 @receiver([post_save, post_delete], sender=WorkingPeriod)
 def _calendar_changed(**kwargs) -> None:
     # Invalidation only (no domain logic): other processes see the new version through the cache.
+    global _cached
+    _cached = None  # this process sees the change at once, even without the shared cache
     try:
         cache.incr(_VERSION_KEY)
     except ValueError:
         cache.set(_VERSION_KEY, 1, None)
+    except Exception:  # Redis down: other processes rebuild within _MAX_AGE_S anyway
+        logger.warning("could not bump the calendar version in the cache", exc_info=True)

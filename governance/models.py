@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.models import ContentType
-from django.core.validators import RegexValidator
+from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -355,3 +356,56 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_hex(32)
+
+
+class NotificationWebhook(models.Model):
+    """Another system told of notifications by an HTTP POST (JSON, signed with HMAC-SHA256).
+
+    A webhook for a department receives what is sent to that department's handlers; one for a unit
+    what is sent to people holding a role in the unit or under it; one for neither receives every
+    notification. ``kinds`` narrows it to some kinds of message.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(
+        _("address"),
+        max_length=500,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text=_("http:// or https:// address that receives the POST."),
+    )
+    secret = models.CharField(
+        _("signing secret"),
+        max_length=128,
+        default=new_webhook_secret,
+        help_text=_("The X-GridGov-Signature header is sha256=HMAC-SHA256 of the body with this secret."),
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    unit = models.ForeignKey(
+        AdministrativeUnit, verbose_name=_("unit"), null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    kinds = models.CharField(
+        _("kinds"),
+        max_length=500,
+        blank=True,
+        help_text=_("Comma-separated kinds or kind prefixes (e.g. dispatch.event.overdue, dispatch.); empty: all."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("notification webhook")
+        verbose_name_plural = _("notification webhooks")
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def wants(self, kind: str) -> bool:
+        prefixes = [k.strip() for k in self.kinds.split(",") if k.strip()]
+        return not prefixes or any(kind == p or (p.endswith(".") and kind.startswith(p)) for p in prefixes)

@@ -176,11 +176,28 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5}
+# Sending a task when Redis is down must fail fast (the request goes on; the work is re-sent later,
+# see governance.queue): two quick reconnection attempts, then the error. The worker's own
+# reconnection loop (broker_connection_retry) is not affected.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "governance.assignments_expire": {"task": "governance.tasks.assignments_expire", "schedule": crontab(minute=5, hour=0)},
     "grids.import_uploads_expire": {"task": "grids.tasks.import_uploads_expire", "schedule": crontab(minute=20, hour=3)},
+    # Deadline warnings and overdue escalation; a run left in the queue past the next one is dropped.
+    "dispatch.sweep": {"task": "dispatch.sweep", "schedule": 60.0, "options": {"expires": 55}},
+    # Follow-up work (notifications) whose task never reached the broker, e.g. while Redis was down.
+    "dispatch.follow_ups_resend": {
+        "task": "dispatch.follow_ups_resend", "schedule": 120.0, "options": {"expires": 110},
+    },
 }
 
 CACHES = {
@@ -190,6 +207,31 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# --- Email (copies of notifications) -------------------------------------------------------------
+# Without EMAIL_HOST, mail is written to the console (development); with it, sent over SMTP.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if env_str("EMAIL_HOST")
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=not EMAIL_USE_SSL)
+EMAIL_PORT = env_int("EMAIL_PORT", 465 if EMAIL_USE_SSL else 587, minimum=1)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set only one of EMAIL_USE_TLS and EMAIL_USE_SSL (SSL is for port 465).")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "GridGov <noreply@localhost>")
+# The site's address as people outside it see it (links in emails and webhooks), e.g. https://gov.example.cn
+SITE_URL = env_str("SITE_URL", "")
+if SITE_URL and not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(
+        f"Environment variable SITE_URL={SITE_URL!r} is invalid: expected an http(s):// address."
+    )
 
 # --- Security ------------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,13 +1,25 @@
-"""Periodic upkeep of the core."""
+"""Periodic upkeep of the core, and the delivery of notifications by email and webhook."""
 
 import datetime
+import logging
+import smtplib
+import urllib.error
+import urllib.request
 
 from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db.models import Q
 from django.utils import timezone
 
-from governance.models import RoleAssignment, User
+from governance.models import Notification, NotificationWebhook, RoleAssignment, User
+from governance.notifications import SIGNATURE_HEADER, absolute_url, sign, webhook_payload
 from governance.services import permissions_sync
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_TIMEOUT_S = 10
+WEBHOOK_MAX_RETRIES = 5
 
 
 @shared_task
@@ -25,3 +37,58 @@ def assignments_expire() -> int:
         permissions_sync(user=user)
         count += 1
     return count
+
+
+@shared_task(
+    name="governance.notification_email",
+    autoretry_for=(smtplib.SMTPException, OSError),  # the mail server refused or could not be reached
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+    max_retries=5,
+)
+def notification_email(notification_id: int) -> str:
+    """Send the email copy of one inbox row (skipped if the row, the address or the person is gone)."""
+    notification = Notification.objects.select_related("recipient").filter(pk=notification_id).first()
+    if notification is None or not notification.recipient.is_active or not notification.recipient.email:
+        return "skipped"
+    body = notification.body
+    link = absolute_url(notification.url)
+    if link:
+        body = f"{body}\n\n{link}" if body else link
+    send_mail(notification.title, body, settings.DEFAULT_FROM_EMAIL, [notification.recipient.email])
+    return "sent"
+
+
+@shared_task(bind=True, name="governance.notification_webhook", max_retries=WEBHOOK_MAX_RETRIES)
+def notification_webhook(self, webhook_id: int, notification_ids: list[int]) -> str:
+    """POST one message to a webhook, signed; retried with backoff on network errors and 5xx answers,
+    given up on 4xx (the receiver refuses it; sending again would not help)."""
+    hook = NotificationWebhook.objects.filter(pk=webhook_id, is_active=True).first()
+    rows = list(Notification.objects.filter(pk__in=notification_ids).select_related("recipient").order_by("pk"))
+    if hook is None or not rows:
+        return "skipped"
+    body = webhook_payload(hook, rows)
+    request = urllib.request.Request(
+        hook.url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "GridGov-Webhook/1",
+                 SIGNATURE_HEADER: sign(hook.secret, body), "X-GridGov-Kind": rows[0].kind},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_S) as response:
+            response.read(1024)
+    except urllib.error.HTTPError as exc:
+        if exc.code < 500:
+            logger.warning("webhook %s (%s) refused delivery with HTTP %s; not retried", hook.pk, hook.url, exc.code)
+            return f"refused {exc.code}"
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+    return "delivered"
+
+
+def _backoff(retries: int) -> int:
+    """30 s, 1 min, 2 min, 4 min, 8 min …, at most an hour."""
+    return min(30 * 2**retries, 3600)

@@ -13,6 +13,10 @@ app_urls = (
         path("units/<int:pk>/", views.unit_detail, name="unit_detail"),
         path("departments/", views.department_list, name="department_list"),
         path("departments/<int:pk>/", views.department_detail, name="department_detail"),
+        path("inbox/", views.inbox, name="inbox"),
+        path("inbox/<int:pk>/", views.inbox_open, name="inbox_open"),
+        path("inbox/<int:pk>/read/", views.inbox_mark_read, name="inbox_mark_read"),
+        path("inbox/read-all/", views.inbox_mark_all_read, name="inbox_mark_all_read"),
     ],
     "governance",
 )

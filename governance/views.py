@@ -1,9 +1,12 @@
 from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from governance import notifications
 from governance.health import health_report
 from governance.home import home_panels
 from governance.models import UnitLevel
@@ -61,3 +64,34 @@ def department_detail(request: HttpRequest, pk: int) -> HttpResponse:
     department = get_department_for_user(request.user, pk)
     assignments = department.assignments.active().select_related("user")
     return render(request, "governance/department_detail.html", {"department": department, "assignments": assignments})
+
+
+INBOX_PAGE_SIZE = 30
+
+
+def inbox(request: HttpRequest) -> HttpResponse:
+    """The user's notifications, unread first."""
+    page = Paginator(notifications.inbox_for(request.user), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "governance/inbox.html", {"page": page})
+
+
+def inbox_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """Follow a notification's link, marking it read on the way (the inbox if it has none)."""
+    notification = notifications.notification_mark_read(user=request.user, pk=pk)
+    target = notification.url
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return redirect(target)
+    return redirect("governance:inbox")
+
+
+@require_POST
+def inbox_mark_read(request: HttpRequest, pk: int) -> HttpResponse:
+    notifications.notification_mark_read(user=request.user, pk=pk)
+    return redirect("governance:inbox")
+
+
+@require_POST
+def inbox_mark_all_read(request: HttpRequest) -> HttpResponse:
+    notifications.notification_mark_all_read(user=request.user)
+    return redirect("governance:inbox")

@@ -41,6 +41,10 @@ class Loop:
 def loop(tree, persona) -> Loop:
     community_with_boundary(tree.community_a, 0, 0, 1000)
     the_grid = grid(tree.community_a, rect(0, 0, 500, 500), name="甲一网格")
+    # The loop runs on its own small catalogue: the default one the migration loads is set aside
+    # (nothing refers to it yet in a fresh test database); dispatch/tests/test_catalogue.py tests it.
+    MinorClass.objects.all().delete()
+    MajorClass.objects.all().delete()
     major = MajorClass.objects.create(kind=ClassKind.EVENT, code="01", name="市容环境")
     rubbish = MinorClass.objects.create(major=major, code="02", name="暴露垃圾", lead_department=tree.bureau,
                                         limit_amount=4, limit_unit="working_hours")

@@ -15,6 +15,8 @@ from governance.deadlines import (
     compute_deadline,
     elapsed_share,
     extend_deadline,
+    share_reached_at,
+    shift_for_pause,
     working_time_between,
 )
 
@@ -301,3 +303,106 @@ def test_long_spans_are_counted_exactly():
     start, end = at(2001, 3, 4, 9), at(2049, 11, 5, 15)
     assert working_time_between(start, end, CAL) == brute_working_time(start, end, CAL)
     assert DEFAULT_WORKING_PERIODS == CAL.periods
+
+
+# --- the instant a share is reached (the stored yellow-warning time) ---
+
+
+@pytest.mark.parametrize(
+    ("share", "expected"),
+    [
+        (0.5, at(2026, 6, 10, 9)),  # 1.5 h on the 9th, 0.5 h the next morning
+        (0.8, at(2026, 6, 10, 10, 12)),
+        (1.0, WH_DUE),
+    ],
+)
+def test_share_reached_at_in_working_hours(share, expected):
+    reached = share_reached_at(WH_START, WH_DUE, LimitUnit.WORKING_HOURS, share, CAL)
+    assert reached == expected
+    assert elapsed_share(WH_START, reached, WH_DUE, LimitUnit.WORKING_HOURS, CAL) == pytest.approx(share)
+
+
+def test_share_reached_at_a_period_end_stays_there_not_after_lunch():
+    start = at(2026, 6, 9, 8, 30)
+    end = due(start, 7, LimitUnit.WORKING_HOURS)  # 17:30 the same day
+    assert share_reached_at(start, end, LimitUnit.WORKING_HOURS, 0.5, CAL) == at(2026, 6, 9, 12)
+
+
+def test_share_reached_at_skips_the_holiday_week():
+    start = at(2026, 9, 30, 16)  # Wednesday before the synthetic National Day week
+    end = due(start, 4, LimitUnit.WORKING_HOURS)
+    assert end == at(2026, 10, 8, 11)
+    assert share_reached_at(start, end, LimitUnit.WORKING_HOURS, 0.5, CAL) == at(2026, 10, 8, 9)
+
+
+def test_share_reached_at_in_calendar_time_is_a_plain_fraction():
+    start = at(2026, 6, 9, 10)
+    assert share_reached_at(start, start + timedelta(minutes=10), LimitUnit.MINUTES, 0.8, CAL) == start + timedelta(
+        minutes=8)
+    end = due(start, 30, LimitUnit.DAYS)
+    assert share_reached_at(start, end, LimitUnit.DAYS, 0.5, CAL) == start + (end - start) / 2
+
+
+@pytest.mark.parametrize("share", [0, -0.1, 1.01])
+def test_share_outside_zero_to_one_is_refused(share):
+    with pytest.raises(ValueError):
+        share_reached_at(WH_START, WH_DUE, LimitUnit.WORKING_HOURS, share, CAL)
+
+
+def test_share_reached_at_refuses_naive_datetimes():
+    with pytest.raises(ValueError):
+        share_reached_at(datetime(2026, 6, 9, 16), WH_DUE, LimitUnit.WORKING_HOURS, 0.8, CAL)
+
+
+def test_share_reached_at_is_the_earliest_instant_with_that_share():
+    rng = random.Random(80)
+    base = at(2026, 8, 1)
+    for _ in range(200):
+        start = base + timedelta(minutes=rng.randrange(0, 120 * 24 * 60))
+        end = due(start, rng.randrange(1, 60), LimitUnit.WORKING_HOURS)
+        share = rng.choice([0.5, 0.75, 0.8, 0.9])
+        reached = share_reached_at(start, end, LimitUnit.WORKING_HOURS, share, CAL)
+        assert start <= reached <= end
+        assert elapsed_share(start, reached, end, LimitUnit.WORKING_HOURS, CAL) >= share
+        assert elapsed_share(start, reached - timedelta(minutes=1), end, LimitUnit.WORKING_HOURS, CAL) < share
+
+
+# --- moving a deadline for the time a clock stood paused (suspension) ---
+
+
+def test_a_calendar_deadline_moves_by_the_elapsed_pause():
+    moment = at(2026, 6, 10, 12)
+    assert shift_for_pause(moment, at(2026, 6, 9, 10), at(2026, 6, 9, 22), LimitUnit.HOURS, CAL) == at(2026, 6, 11)
+
+
+def test_a_working_time_deadline_moves_by_the_working_time_paused():
+    # Paused Tuesday 16:00 – Wednesday 09:30: 1.5 h + 1 h of working time.
+    moment = WH_DUE  # Wednesday 11:00
+    shifted = shift_for_pause(moment, at(2026, 6, 9, 16), at(2026, 6, 10, 9, 30), LimitUnit.WORKING_HOURS, CAL)
+    assert shifted == at(2026, 6, 10, 15, 30)  # 11:00 + 1 h to lunch, then 1.5 h from 14:00
+
+
+def test_a_pause_over_a_weekend_or_a_holiday_moves_nothing():
+    moment = at(2026, 6, 15, 11)
+    weekend = shift_for_pause(moment, at(2026, 6, 13, 9), at(2026, 6, 14, 18), LimitUnit.WORKING_DAYS, CAL)
+    assert weekend == moment
+    holiday = shift_for_pause(at(2026, 10, 9, 10), at(2026, 10, 2), at(2026, 10, 6), LimitUnit.WORKING_HOURS, CAL)
+    assert holiday == at(2026, 10, 9, 10)
+
+
+def test_a_shifted_deadline_keeps_the_working_time_left():
+    rng = random.Random(2026)
+    base = at(2026, 8, 1)
+    for _ in range(200):
+        start = base + timedelta(minutes=rng.randrange(0, 60 * 24 * 60))
+        moment = due(start, rng.randrange(1, 80), LimitUnit.WORKING_HOURS)
+        paused_from = start + (moment - start) * rng.random()
+        paused_to = paused_from + timedelta(minutes=rng.randrange(0, 10 * 24 * 60))
+        shifted = shift_for_pause(moment, paused_from, paused_to, LimitUnit.WORKING_HOURS, CAL)
+        assert working_time_between(start, shifted, CAL) == (
+            working_time_between(start, moment, CAL) + working_time_between(paused_from, paused_to, CAL))
+
+
+def test_shift_for_pause_refuses_a_naive_moment():
+    with pytest.raises(ValueError):
+        shift_for_pause(datetime(2026, 6, 10, 11), at(2026, 6, 9, 16), at(2026, 6, 10), LimitUnit.WORKING_HOURS, CAL)

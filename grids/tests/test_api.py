@@ -73,7 +73,7 @@ def test_geojson_is_simplified_for_the_zoom_and_carries_measures(client, persona
     close, _ = vertices(22)
     far, feature = vertices(12)
     assert full == close == 204 and far <= 6
-    assert feature["properties"]["measures"] == {"households": 0, "missing_worker": True}
+    assert feature["properties"]["measures"] == {"households": 0, "missing_worker": True, "open_cases": 0}
 
 
 def test_geojson_filters_by_bbox_and_converts_for_gcj02_tiles(client, persona, grids_ab):

@@ -108,7 +108,7 @@ def test_it_shows_the_without_worker_page_to_scope_only(client, tree, persona, d
     for _ in range(3):
         make_grid(tree.community_a)
     client.force_login(persona(Role.STREET_OPERATOR))
-    with django_assert_num_queries(6):  # session, user, roles, scope (units, departments), grids
+    with django_assert_num_queries(7):  # session, user, roles, scope (units, departments), grids, unread inbox count
         response = client.get(reverse("grids:without_worker"))
     assert response.status_code == 200
     assert mine.name in response.content.decode()

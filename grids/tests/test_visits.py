@@ -121,7 +121,7 @@ def test_it_lists_visits_in_constant_queries(client, tree, grid, worker, persona
     visit(outsider_grid, outsider, "乙社区的户")
 
     client.force_login(persona(Role.COMMUNITY_STAFF))
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):  # includes the unread inbox count in the top bar
         response = client.get(reverse("grids:visit_list") + "?show=all")
     body = response.content.decode()
     assert "4号楼" in body and "乙社区的户" not in body
@@ -137,7 +137,7 @@ def test_my_grid_page(client, tree, grid, worker, persona, django_assert_num_que
         services.patrol_end(patrol=services.patrol_start(grid=grid, worker=worker, actor=worker), actor=worker)
     services.membership_start(grid=grid, user=persona(Role.GRID_LEADER), grid_role=GridRole.LEADER, actor=None)
     client.force_login(worker)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):  # includes the unread inbox count in the top bar
         response = client.get(reverse("grids:my_grid"))
     body = response.content.decode()
     assert "甲一网格" in body and 'id="start-patrol"' in body and "leaflet.js" in body

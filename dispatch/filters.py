@@ -1,0 +1,189 @@
+"""Queue filters: the command-centre workbench and its map, the department handler's queue and the
+grid worker's cases to verify.
+
+The rows always come from ``selectors.events_visible_to``; these filters only narrow them. The queue
+groups (tabs) are kept apart from the FilterSet so one aggregate can count every tab under the other
+filters.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+import django_filters
+from django import forms
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from dispatch.models import Alert, Assignment, Channel, Event, MajorClass, MinorClass, State, Urgency
+from dispatch.workflow import DEAD_STATES, FINISHED_STATES, OPEN_STATES, WITH_DEPARTMENT
+from governance.models import AdministrativeUnit, UnitLevel
+from governance.roles import Role
+from governance.selectors import active_assignments, scope_for, units_visible_to
+from grids.selectors import my_grids
+
+S = State
+CLOCKED_OPEN = OPEN_STATES | {S.CLOSED}  # the call-back step still runs on a closed case
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str
+    label: Promise
+    condition: object  # a callable (now) -> Q
+
+
+def overdue_q(now: datetime.datetime) -> Q:
+    """Open, not paused, and past the step's due time (or marked red by the sweep)."""
+    return Q(state__in=CLOCKED_OPEN, paused_at__isnull=True) & (Q(step_due_at__lte=now) | Q(alert=Alert.RED))
+
+
+def yellow_q(now: datetime.datetime) -> Q:
+    """Open, past the yellow warning but not yet overdue."""
+    return (
+        Q(state__in=CLOCKED_OPEN, paused_at__isnull=True)
+        & (Q(step_yellow_at__lte=now) | Q(alert=Alert.YELLOW))
+        & ~(Q(step_due_at__lte=now) | Q(alert=Alert.RED))
+    )
+
+
+GROUPS: list[Group] = [
+    Group("open", _("All open"), lambda now: Q(state__in=OPEN_STATES)),
+    Group("accept", _("Waiting for acceptance"), lambda now: Q(state=S.REPORTED)),
+    Group("register", _("To register"), lambda now: Q(state=S.ACCEPTED)),
+    Group("dispatch", _("To dispatch"), lambda now: Q(state=S.REGISTERED)),
+    Group("returned", _("Returned"), lambda now: Q(state=S.RETURNED)),
+    Group("extension", _("Extension requests"), lambda now: Q(state=S.EXTENSION_REQUESTED)),
+    Group("departments", _("With departments"), lambda now: Q(state__in=WITH_DEPARTMENT | {S.BACKLOG})),
+    Group("verify", _("To verify"), lambda now: Q(state__in=[S.HANDLED, S.VERIFYING])),
+    Group("callback", _("Call-backs due"), lambda now: Q(state=S.CLOSED)),
+    Group("overdue", _("Overdue"), overdue_q),
+    Group("listed", _("Listed supervision"), lambda now: Q(listed_supervision=True, state__in=CLOCKED_OPEN)),
+    Group("closed", _("Closed"), lambda now: Q(state__in=FINISHED_STATES | DEAD_STATES)),
+]
+GROUPS_BY_KEY = {g.key: g for g in GROUPS}
+DEFAULT_GROUP = "open"
+
+
+def group_counts(events: QuerySet[Event], now: datetime.datetime) -> dict[str, int]:
+    """How many of ``events`` fall in each group, in one query."""
+    return events.aggregate(**{g.key: Count("pk", filter=g.condition(now)) for g in GROUPS})
+
+
+def in_group(events: QuerySet[Event], key: str, now: datetime.datetime) -> QuerySet[Event]:
+    return events.filter(GROUPS_BY_KEY.get(key, GROUPS_BY_KEY[DEFAULT_GROUP]).condition(now))
+
+
+def queue_order(events: QuerySet[Event]) -> QuerySet[Event]:
+    """Urgent first, then the step falling due soonest (cases without a clock last), then oldest."""
+    return events.annotate(
+        urgency_rank=Case(When(urgency=Urgency.URGENT, then=Value(0)), default=Value(1), output_field=IntegerField())
+    ).order_by("urgency_rank", F("step_due_at").asc(nulls_last=True), "created_at", "pk")
+
+
+# --- The department handler's queue and the grid worker's checks --------------------------------
+
+
+def my_department_ids(user) -> list[int]:
+    """The departments the user handles cases for."""
+    return [a.department_id for a in active_assignments(user) if a.role == Role.DEPARTMENT_HANDLER and a.department_id]
+
+
+DEPARTMENT_WORKING = (S.SIGNED, S.IN_PROGRESS, S.EXTENSION_REQUESTED, S.SUSPENDED, S.BACKLOG)
+
+
+def department_groups(department_ids: list[int], now: datetime.datetime) -> list[tuple[str, Promise, Q]]:
+    """(key, label, condition) of the handler's tabs: cases the departments lead, or help on through
+    an open co-handling or summons assignment."""
+    lead = Q(department__in=department_ids)
+    mine = Assignment.objects.filter(event=OuterRef("pk"), department__in=department_ids)
+    pending = Exists(mine.filter(status=Assignment.Status.PENDING))
+    signed = Exists(mine.filter(status=Assignment.Status.SIGNED))
+    live = Q(state__in=OPEN_STATES)
+    return [
+        ("sign", _("To sign"), (lead & Q(state=S.DISPATCHED)) | (pending & live)),
+        ("progress", _("In progress"), (lead & Q(state__in=DEPARTMENT_WORKING)) | (signed & ~lead & live)),
+        ("rework", _("Rework"), lead & Q(state=S.REWORK)),
+        ("due", _("Due soon or overdue"),
+         lead & Q(state__in=[S.DISPATCHED, *DEPARTMENT_WORKING, S.REWORK]) & (overdue_q(now) | yellow_q(now))),
+    ]
+
+
+def to_verify_q(user) -> Q:
+    """Cases waiting for a check on the spot by ``user``: named as verifier, or on a grid of his team."""
+    grid_ids = [g.pk for g in my_grids(user)]
+    return Q(state=S.VERIFYING) & (Q(verifier=user) | Q(grid__in=grid_ids))
+
+
+# --- The workbench's filters ----------------------------------------------------------------------
+
+# Units offered in the unit filter: the top of the person's scope and the two levels below it
+# (a district dispatcher sees the district, its streets and their communities).
+UNIT_CHOICE_DEPTH = 2
+
+
+def unit_choices(request) -> QuerySet[AdministrativeUnit]:
+    if request is None:
+        return AdministrativeUnit.objects.none()
+    scope = scope_for(request.user)
+    levels = UnitLevel.values
+    if scope.everything:
+        top = 0
+    else:
+        top_levels = list(AdministrativeUnit.objects.filter(path__in=scope.unit_paths).values_list("level", flat=True))
+        if not top_levels:
+            return AdministrativeUnit.objects.none()
+        top = min(levels.index(level) for level in top_levels)
+    allowed = levels[top: top + UNIT_CHOICE_DEPTH + 1]
+    return units_visible_to(request.user).filter(level__in=allowed).order_by("path")
+
+
+class AlertChoice:
+    YELLOW = "yellow"
+    RED = "red"
+    CHOICES = [(YELLOW, _("Yellow warning")), (RED, _("Overdue"))]
+
+
+class EventFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label=_("Search"), method="filter_text",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Number, title or address")}),
+    )
+    urgency = django_filters.ChoiceFilter(label=_("Urgency"), choices=Urgency.choices, empty_label=_("Any urgency"))
+    alert = django_filters.ChoiceFilter(label=_("Deadline"), choices=AlertChoice.CHOICES, method="filter_alert",
+                                        empty_label=_("Any deadline"))
+    unit = django_filters.ModelChoiceFilter(label=_("Unit"), queryset=unit_choices, method="filter_unit",
+                                            empty_label=_("Any unit"))
+    major = django_filters.ModelChoiceFilter(label=_("Major class"), field_name="minor__major",
+                                             queryset=MajorClass.objects.filter(is_active=True),
+                                             empty_label=_("Any major class"))
+    minor = django_filters.ModelChoiceFilter(label=_("Minor class"),
+                                             queryset=MinorClass.objects.filter(is_active=True).select_related("major"),
+                                             empty_label=_("Any minor class"))
+    channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Channel.choices, empty_label=_("Any channel"))
+    since = django_filters.DateFilter(label=_("Reported from"), field_name="created_at", lookup_expr="date__gte",
+                                      widget=forms.DateInput(attrs={"type": "date"}))
+    until = django_filters.DateFilter(label=_("Reported until"), field_name="created_at", lookup_expr="date__lte",
+                                      widget=forms.DateInput(attrs={"type": "date"}))
+
+    class Meta:
+        model = Event
+        fields: list[str] = []
+
+    def __init__(self, *args, now: datetime.datetime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.now = now
+
+    def filter_text(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(number__icontains=value) | Q(title__icontains=value) | Q(address__icontains=value))
+
+    def filter_alert(self, queryset, name, value):
+        return queryset.filter(overdue_q(self.now) if value == AlertChoice.RED else yellow_q(self.now))
+
+    def filter_unit(self, queryset, name, unit):
+        return queryset.filter(unit_path__startswith=unit.path)
