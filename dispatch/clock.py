@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _, ngettext
 
-from dispatch.models import LIMIT_UNIT_CHOICES, Event, State, Urgency
+from dispatch.models import Event, State, Urgency
 from governance.calendar import current_calendar, deadline_for
 from governance.deadlines import Deadline, LimitUnit, TimeLimit, share_reached_at  # noqa: F401 (Deadline re-exported)
 from governance.params import get_param

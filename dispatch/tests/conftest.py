@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pytest
 from django.utils import translation
@@ -61,4 +62,20 @@ def loop(tree, persona) -> Loop:
         dispatcher=persona(Role.DISTRICT_DISPATCHER, unit=tree.district),
         handler=persona(Role.DEPARTMENT_HANDLER, department=tree.bureau),
         outsider=persona(Role.STREET_OPERATOR, unit=tree.street_b),
+    )
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    """Uploaded photos go to a scratch folder, never to the developer's var/media."""
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def crew(loop, persona):
+    """The loop's personas plus a leader (district) and a handler of the street B office."""
+    return SimpleNamespace(
+        **vars(loop),
+        leader=persona(Role.LEADER),
+        handler_b=persona(Role.DEPARTMENT_HANDLER, department=loop.tree.office_b),
     )

@@ -28,10 +28,6 @@ pytestmark = pytest.mark.django_db
 EVENTS = "/api/v1/dispatch/events/"
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
 
 def client_for(user=None) -> APIClient:
     client = APIClient(HTTP_ACCEPT_LANGUAGE="en")  # messages are asserted in their English source

@@ -17,10 +17,6 @@ pytestmark = pytest.mark.django_db
 REPORT = reverse("dispatch:report")
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
 
 @pytest.fixture
 def worker(client, loop):

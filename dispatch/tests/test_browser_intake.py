@@ -11,10 +11,6 @@ from governance.tests.factories import PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
 
 def phone(browser, point, **extra):
     context = browser.new_context(

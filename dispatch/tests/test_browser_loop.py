@@ -18,10 +18,6 @@ from governance.tests.factories import PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
 
 def jpeg(name: str, colour: str) -> dict:
     return {"name": name, "mimeType": "image/jpeg", "buffer": image_bytes(size=(640, 480), colour=colour, gps=True)}

@@ -36,10 +36,6 @@ def fresh_calendar():
     calendar._cached = None
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
 
 def assert_clock(event, *, step, started, due, yellow=None, rule=None, unit=None):
     assert event.step == step

@@ -18,10 +18,6 @@ REPORT = reverse("dispatch:report")
 HOTLINE = reverse("dispatch:hotline")
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
 
 @pytest.fixture
 def client(client):

@@ -17,10 +17,6 @@ REPORT = reverse("public:report")
 PHONE = "13800138000"
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
 
 def visitor() -> Client:
     """An anonymous visitor from an address of its own (the throttles count per address, in a cache

@@ -4,7 +4,6 @@ summons, returns and the citizen's rating. Every refusal asserts that nothing wa
 from __future__ import annotations
 
 from contextlib import contextmanager
-from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -31,18 +30,6 @@ from governance.tests.factories import DepartmentFactory
 S = State
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def crew(loop, persona):
-    return SimpleNamespace(
-        **vars(loop),
-        leader=persona(Role.LEADER),
-        handler_b=persona(Role.DEPARTMENT_HANDLER, department=loop.tree.office_b),
-    )
 
 
 def _counts():

@@ -6,7 +6,6 @@ start from it is refused with the actions that are possible named, and nothing i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Callable
 
 import pytest
@@ -18,24 +17,10 @@ from dispatch.permissions import Who
 from dispatch.tests.flow import bring_to, photo, report
 from dispatch.workflow import ACTIONS, NotAllowed, allowed_actions
 from governance.models import AuditEntry
-from governance.roles import Role
 
 S = State
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def crew(loop, persona):
-    """The loop's personas plus a leader (district) and a handler of the street B office."""
-    return SimpleNamespace(
-        **vars(loop),
-        leader=persona(Role.LEADER),
-        handler_b=persona(Role.DEPARTMENT_HANDLER, department=loop.tree.office_b),
-    )
 
 
 @dataclass
