@@ -25,9 +25,17 @@ def send_now(task_name: str, *args) -> bool:
     from governance.celery import app
 
     try:
-        app.tasks[task_name].apply_async(args=args, retry=False)
+        _task(app, task_name).apply_async(args=args, retry=False)
     except Exception:  # kombu OperationalError, redis ConnectionError, …: the sweep re-sends later
         logger.warning("could not send task %s%r; it will be re-sent when the broker is back", task_name, args,
                        exc_info=True)
         return False
     return True
+
+
+def _task(app, name: str):
+    """The registered task ``name``. Web and command processes never start a worker, so the apps'
+    ``tasks.py`` modules are imported (Celery's autodiscovery) the first time one is needed."""
+    if name not in app.tasks:
+        app.loader.import_default_modules()
+    return app.tasks[name]
