@@ -262,6 +262,14 @@ def _supervision_overdue(row, people):
     return [_msg(row, [order.issued_by], title, body)]
 
 
+def _unsigned_overdue(row, people):
+    """The late department's handlers and the centre running the case."""
+    title = gettext("%(department)s has not signed case %(number)s in time") % {
+        "department": row.data.get("department", ""), "number": row.event.number}
+    body = gettext("It was due %(due)s") % {"due": _when(row.data.get("due"))}
+    return [_msg(row, people.handlers(row.data.get("department_id")) + _centre(row, people), title, body)]
+
+
 PLANS: dict[str, Plan] = {
     "report": _report,
     "dispatch": _dispatch,
@@ -283,6 +291,7 @@ PLANS: dict[str, Plan] = {
     "warned_yellow": _warned_yellow,
     "overdue": _overdue,
     "supervision_overdue": _supervision_overdue,
+    "unsigned_overdue": _unsigned_overdue,
 }
 
 

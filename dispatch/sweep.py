@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
 from dispatch import clock
-from dispatch.models import Alert, Event, State, SupervisionOrder, Transition
+from dispatch.models import Alert, Assignment, Event, State, SupervisionOrder, Transition
 from dispatch.notify import follow_up_many
 from dispatch.workflow import OPEN_STATES
 from governance.models import AdministrativeUnit, AuditEntry
@@ -45,6 +45,7 @@ ACTION_LABELS = {
     "warned_yellow": _("Yellow warning: most of the time is used"),
     "overdue": _("Overdue: escalated to the supervising level"),
     "supervision_overdue": _("Supervision order not answered in time"),
+    "unsigned_overdue": _("A summoned or co-handling department did not sign in time"),
 }
 
 
@@ -54,6 +55,7 @@ class SweepResult:
     red: int = 0
     escalated: int = 0
     supervision_overdue: int = 0
+    unsigned_overdue: int = 0
     notified: int = 0
     skipped: bool = False  # another sweep held the lock; nothing was done
 
@@ -76,12 +78,14 @@ def _sweep(now: datetime.datetime) -> SweepResult:
     red_rows, escalated = _mark(now, red=True, label=label)
     yellow_rows, _none = _mark(now, red=False, label=label)
     supervision_rows = _supervision_overdue(now, label)
+    unsigned_rows = _unsigned_overdue(now, label)
     notified = 0
-    rows = red_rows + yellow_rows + supervision_rows
+    rows = red_rows + yellow_rows + supervision_rows + unsigned_rows
     for start in range(0, len(rows), BATCH):
         notified += follow_up_many(rows[start:start + BATCH])
     return SweepResult(yellow=len(yellow_rows), red=len(red_rows), escalated=escalated,
-                       supervision_overdue=len(supervision_rows), notified=notified)
+                       supervision_overdue=len(supervision_rows), unsigned_overdue=len(unsigned_rows),
+                       notified=notified)
 
 
 def _crossing(now: datetime.datetime, *, red: bool) -> Q:
@@ -173,5 +177,33 @@ def _supervision_overdue(now: datetime.datetime, label: str) -> list[int]:
                         to_state=o["event__state"], actor_label=label, at=now,
                         data={"order": o["pk"], "due": timezone.localtime(o["due_at"]).isoformat()})
              for o in orders if o["pk"] not in told]
+        )
+    return [row.pk for row in rows]
+
+
+def _unsigned_overdue(now: datetime.datetime, label: str) -> list[int]:
+    """吹哨报到: every summoned (and co-handling) department must sign within its limit. One history
+    row (and so one notice to the department and the centre) per assignment left unsigned past it."""
+    late = list(
+        Assignment.objects.filter(role__in=[Assignment.Role.SUMMONED, Assignment.Role.CO],
+                                  status=Assignment.Status.PENDING, sign_due_at__lt=now,
+                                  event__state__in=OPEN_STATES)
+        .values("pk", "event_id", "department_id", "department__name", "sign_due_at", "event__state")
+    )
+    if not late:
+        return []
+    with transaction.atomic():
+        told = {
+            data.get("assignment")
+            for data in Transition.objects.filter(action="unsigned_overdue", event_id__in={a["event_id"] for a in late})
+            .values_list("data", flat=True)
+        }
+        rows = Transition.objects.bulk_create(
+            [Transition(event_id=a["event_id"], action="unsigned_overdue", from_state=a["event__state"],
+                        to_state=a["event__state"], actor_label=label, at=now,
+                        data={"assignment": a["pk"], "department": a["department__name"],
+                              "department_id": a["department_id"],
+                              "due": timezone.localtime(a["sign_due_at"]).isoformat()})
+             for a in late if a["pk"] not in told]
         )
     return [row.pk for row in rows]

@@ -216,6 +216,32 @@ def test_an_answered_supervision_order_is_not_reported(loop):
     assert not Transition.objects.filter(action="supervision_overdue").exists()
 
 
+def test_a_summoned_department_that_does_not_sign_in_time_is_reported_once(loop, persona):
+    office_handler = persona(Role.DEPARTMENT_HANDLER, department=loop.tree.office_b)
+    event = services.event_sign(event=dispatched(loop), actor=loop.handler)
+    services.event_summon(event=event, actor=loop.operator, departments=[loop.tree.office_b], note="吹哨报到")
+    summoned = event.assignments.get(department=loop.tree.office_b)
+    assert sweep(now=summoned.sign_due_at - SECOND).unsigned_overdue == 0
+
+    assert sweep(now=summoned.sign_due_at + SECOND).unsigned_overdue == 1
+    row = Transition.objects.get(event=event, action="unsigned_overdue")
+    assert row.data["assignment"] == summoned.pk
+    assert told(office_handler, "dispatch.event.unsigned_overdue") == 1
+    assert told(loop.operator, "dispatch.event.unsigned_overdue") == 1
+    assert told(loop.outsider, "dispatch.event.unsigned_overdue") == 0
+    assert sweep(now=summoned.sign_due_at + datetime.timedelta(hours=3)).unsigned_overdue == 0
+
+
+def test_a_summoned_department_that_signed_is_not_reported(loop, persona):
+    office_handler = persona(Role.DEPARTMENT_HANDLER, department=loop.tree.office_b)
+    event = services.event_sign(event=dispatched(loop), actor=loop.handler)
+    event = services.event_summon(event=event, actor=loop.operator, departments=[loop.tree.office_b], note="吹哨报到")
+    services.event_co_sign(event=event, actor=office_handler, department=loop.tree.office_b)
+    summoned = event.assignments.get(department=loop.tree.office_b)
+    assert summoned.status == "signed"
+    assert sweep(now=summoned.sign_due_at + SECOND).unsigned_overdue == 0
+
+
 def test_the_sweep_runs_a_fixed_number_of_queries_whatever_the_number_of_cases(loop, django_assert_max_num_queries):
     cases = [dispatched(loop) for _ in range(3)]
     later = max(c.step_due_at for c in cases) + SECOND
