@@ -16,8 +16,10 @@ from grids.tests.gridmaps import community_with_boundary, grid, lonlat, rect
 
 
 @pytest.fixture(autouse=True)
-def english():
-    """Messages are asserted in their English source."""
+def english(settings):
+    """Messages are asserted in their English source, in code and in pages (a browser that asks
+    for Chinese still gets Chinese)."""
+    settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
 
