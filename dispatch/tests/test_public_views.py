@@ -91,6 +91,8 @@ def test_a_bad_citizen_report_is_refused_and_nothing_written(citizen, loop, over
     assert response.status_code == 400
     assert any(message in error for error in response.context["form"].errors[field])
     assert message in response.content.decode()
+    assert "Your report was not sent. Please correct the fields marked below." in response.content.decode()
+    assert "Photos have to be chosen again." in response.content.decode()
     assert Event.objects.count() == Attachment.objects.count() == 0
 
 
