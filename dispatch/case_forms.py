@@ -21,6 +21,7 @@ from dispatch.models import (
     Urgency,
 )
 from dispatch.filters import my_department_ids
+from dispatch.selectors import active_minor_classes
 from dispatch.services import EXTENSION_UNITS
 from dispatch.workflow import ACTIONS
 from governance.models import AdministrativeUnit, Department
@@ -56,7 +57,7 @@ def active_departments():
 def category_choices() -> list:
     """The catalogue as (major class, [(minor id, "0102 name"), …]) groups for a <select>."""
     groups: dict[int, tuple[str, list]] = {}
-    for minor in MinorClass.objects.filter(is_active=True, major__is_active=True).select_related("major"):
+    for minor in active_minor_classes():
         label = f"{minor.major.code} {minor.major.name}"
         groups.setdefault(minor.major_id, (label, []))[1].append((str(minor.pk), str(minor)))
     return [("", "---------"), *groups.values()]

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext, gettext_lazy as _
 
 from dispatch import attachments
+from dispatch.selectors import active_minor_classes
 from dispatch.clock import limit_label
 from dispatch.models import HotlineCall, MinorClass, RequestType, Satisfaction, Urgency
 from governance.deadlines import TimeLimit
@@ -106,7 +107,7 @@ class CategoryField(forms.ChoiceField):
 
     def __init__(self, *, empty_label, **kwargs):
         super().__init__(**kwargs)
-        rows = list(MinorClass.objects.filter(is_active=True, major__is_active=True).select_related("major"))
+        rows = list(active_minor_classes())
         self.minors = {str(m.pk): m for m in rows}
         groups: dict[str, list] = {}
         for minor in rows:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime
 import math
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from dispatch.models import Assignment, Event, MinorClass
+from dispatch.models import Assignment, Event, HotlineCall, MajorClass, MinorClass
 from dispatch.workflow import OPEN_STATES
 from governance.params import get_param
-from governance.selectors import scope_for, scope_q
+from governance.selectors import scope_for, scope_q, users_visible_to
 from grids.geometry import M_PER_DEG
 
 
@@ -61,8 +61,28 @@ def get_event_by_receipt(code: str) -> Event:
     return event
 
 
+def active_minor_classes() -> QuerySet[MinorClass]:
+    """The catalogue a case may be filed under: active minor classes of active major classes."""
+    return MinorClass.objects.filter(is_active=True, major__is_active=True).select_related("major")
+
+
+def catalogue_tree() -> QuerySet[MajorClass]:
+    """Active major classes, each with its active minor classes in ``active_minors``."""
+    return (
+        MajorClass.objects.filter(is_active=True).order_by("kind", "code")
+        .prefetch_related(Prefetch("minors", queryset=active_minor_classes().order_by("code"), to_attr="active_minors"))
+    )
+
+
+def hotline_calls_visible_to(user) -> QuerySet[HotlineCall]:
+    """Calls recorded by operators within the user's jurisdiction, or whose case the user may see."""
+    return HotlineCall.objects.filter(
+        Q(operator__in=users_visible_to(user)) | Q(event__in=events_visible_to(user).values("pk"))
+    ).select_related("operator", "event")
+
+
 def catalogue_search(query: str = "", *, limit: int = 30) -> QuerySet[MinorClass]:
-    rows = MinorClass.objects.filter(is_active=True, major__is_active=True).select_related("major")
+    rows = active_minor_classes()
     for word in query.split():
         condition = Q(name__icontains=word) | Q(keywords__icontains=word) | Q(major__name__icontains=word)
         if len(word) == 4 and word.isdigit():

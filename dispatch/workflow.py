@@ -184,7 +184,8 @@ def transition(
         Event.objects.select_for_update(of=("self",)).select_related("minor", "owner_unit", "unit").get(pk=event.pk)
     )
     if expected_version is not None and locked.version != expected_version:
-        last = locked.history.order_by("-at", "-pk").first()
+        # The last action someone took (the sweep's warning rows do not change the version).
+        last = locked.history.filter(action__in=list(ACTIONS)).order_by("-at", "-pk").first()
         # str(user) is the full name people are known by (AbstractUser.get_full_name reads the unused
         # first/last name fields and would give the login name).
         who = str(last.actor) if last and last.actor else (last.actor_label if last else "")

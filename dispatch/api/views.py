@@ -37,8 +37,8 @@ from rest_framework.views import APIView, set_rollback
 
 from dispatch import services
 from dispatch.api import serializers
-from dispatch.models import Alert, Assignment, Channel, Event, MajorClass, MinorClass, State, Transition
-from dispatch.selectors import catalogue_search, events_visible_to, get_event_for_user
+from dispatch.models import Alert, Assignment, Channel, Event, State, Transition
+from dispatch.selectors import catalogue_search, catalogue_tree, events_visible_to, get_event_for_user
 from dispatch.workflow import ACTIONS, Conflict, Forbidden, NotAllowed, WorkflowError, actions_for
 from governance.models import AdministrativeUnit
 from governance.roles import Role
@@ -132,13 +132,7 @@ class CatalogueView(DispatchAPIMixin, APIView):
     """Active major classes, each with its active minor classes (what ``category`` may name)."""
 
     def get(self, request):
-        active_minors = MinorClass.objects.filter(is_active=True).select_related("major").order_by("code")
-        majors = (
-            MajorClass.objects.filter(is_active=True)
-            .order_by("kind", "code")
-            .prefetch_related(Prefetch("minors", queryset=active_minors, to_attr="active_minors"))
-        )
-        return Response(serializers.MajorClassOutputSerializer(majors, many=True).data)
+        return Response(serializers.MajorClassOutputSerializer(catalogue_tree(), many=True).data)
 
 
 class CatalogueSearchView(DispatchAPIMixin, APIView):

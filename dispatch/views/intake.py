@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
@@ -23,7 +23,7 @@ from dispatch.views.public import photo_limits, receipt_display, serve_file
 from governance.deadlines import TimeLimit
 from governance.models import UnitLevel
 from governance.roles import COMMAND_ROLES, Role
-from governance.selectors import roles_of, units_visible_to, users_visible_to
+from governance.selectors import roles_of, units_visible_to
 from grids.selectors import locate_point, my_grids
 
 REPORT_ROLES = frozenset({Role.GRID_WORKER, Role.GRID_LEADER, *COMMAND_ROLES})
@@ -165,15 +165,6 @@ def locate(request: HttpRequest) -> JsonResponse:
 # --- The hotline -----------------------------------------------------------------------------------
 
 
-def _calls_visible_to(user) -> QuerySet[HotlineCall]:
-    """Calls recorded by operators within the user's jurisdiction, or whose case the user may see.
-    (A read that belongs in dispatch.selectors; kept here until the core takes it.)"""
-    visible_events = selectors.events_visible_to(user).values("pk")
-    return HotlineCall.objects.filter(
-        Q(operator__in=users_visible_to(user)) | Q(event__in=visible_events)
-    ).select_related("operator", "event")
-
-
 def hotline(request: HttpRequest) -> HttpResponse:
     """The operator records a 12345 call while on the line."""
     _require_role(request.user, HOTLINE_ROLES)
@@ -208,7 +199,7 @@ def hotline_call(request: HttpRequest, pk: int) -> HttpResponse:
     """One recorded call: what to tell the caller now (the receipt code, or the reason)."""
     _require_role(request.user, HOTLINE_ROLES)
     try:
-        call = _calls_visible_to(request.user).get(pk=pk)
+        call = selectors.hotline_calls_visible_to(request.user).get(pk=pk)
     except (HotlineCall.DoesNotExist, ValueError):
         raise Http404 from None
     event = call.event
@@ -222,7 +213,7 @@ def hotline_call(request: HttpRequest, pk: int) -> HttpResponse:
 
 def hotline_list(request: HttpRequest) -> HttpResponse:
     _require_role(request.user, HOTLINE_ROLES)
-    calls = _calls_visible_to(request.user).order_by("-created_at")[:100]
+    calls = selectors.hotline_calls_visible_to(request.user).order_by("-created_at")[:100]
     return render(request, "dispatch/hotline_list.html", {"calls": calls})
 
 
