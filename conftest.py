@@ -126,3 +126,40 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def token_for(db):
+    """``token_for(user, scopes=[...], rate=None)`` → a DRF APIClient sending a new client's bearer token."""
+    from rest_framework.test import APIClient
+
+    from governance.api.auth import token_issue
+    from governance.api.scopes import SCOPES
+    from governance.models import ApiClient
+
+    made = []
+
+    def make(user, *, scopes=None, rate: str = "", name: str | None = None) -> APIClient:
+        client = ApiClient.objects.create(name=name or f"client-{len(made) + 1}-{user.pk}", account=user,
+                                          scopes=list(SCOPES) if scopes is None else list(scopes), rate_limit=rate)
+        token, key = token_issue(client=client)
+        api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        api.api_client, api.token, api.key = client, token, key
+        made.append(api)
+        return api
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_counters(monkeypatch):
+    """API rate counters in a cache of their own per test: ids are reused across tests (SQLite rolls
+    its sequences back), and no test may spend another's requests."""
+    import uuid
+
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from governance.api.throttling import ApiRateThrottle
+
+    monkeypatch.setattr(ApiRateThrottle, "cache", LocMemCache(f"rates-{uuid.uuid4()}", {}))

@@ -207,6 +207,16 @@ class EventAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in Event._meta.fields]
     inlines = [AssignmentInline, TransitionInline]
+    actions = None  # no bulk delete: a case is deleted one at a time, with its reason
+
+    def has_delete_permission(self, request, obj=None):
+        # Administrators may delete a case filed in error (dispatch.services.event_delete).
+        return request.user.is_superuser
+
+    def delete_model(self, request, obj):
+        from dispatch.services import event_delete
+
+        event_delete(event=obj, actor=request.user, reason=gettext("Deleted in the admin site."))
 
 
 @admin.register(HotlineCall)

@@ -249,6 +249,10 @@ class Event(models.Model):
     )
     contact_name = models.CharField(_("contact name"), max_length=64, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    attributes = models.JSONField(
+        _("further details"), default=dict, blank=True,
+        help_text=_("Answers to the category's further questions, e.g. from Open311 clients: {code: value}."),
+    )
     idempotency_key = models.CharField(max_length=80, null=True, blank=True, editable=False)
     self_handled = models.BooleanField(_("handled on the spot"), default=False)
     merged_into = models.ForeignKey(

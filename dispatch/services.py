@@ -19,11 +19,13 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from dispatch import attachments, clock, routing
+from dispatch.journal import journal_events
 from dispatch.models import (
     Alert,
     Assignment,
     Channel,
     Event,
+    HotlineCall,
     MinorClass,
     Reporter,
     RequestType,
@@ -35,6 +37,7 @@ from dispatch.models import (
 )
 from dispatch.permissions import Who
 from dispatch.workflow import DEAD_STATES, WorkflowError, transition
+from governance.audit import audit_log
 from governance.calendar import current_calendar, deadline_for
 from governance.deadlines import LimitUnit, TimeLimit, extend_deadline, shift_for_pause
 from governance.models import AdministrativeUnit, Department, UnitLevel
@@ -114,6 +117,7 @@ def event_report(
     photos=(),
     idempotency_key: str | None = None,
     actor_label: str = "",
+    attributes: dict | None = None,
 ) -> tuple[Event, bool]:
     """File a report from any channel. Returns (case, created); a repeated ``idempotency_key``
     returns the case the first submission made, and writes nothing."""
@@ -144,7 +148,7 @@ def event_report(
                 channel=channel, title=title[:120], description=description, minor=minor, place=place,
                 lon=lon, lat=lat, address=address, reporter=reporter, contact_name=contact_name,
                 contact_phone=contact_phone, request_type=request_type, urgency=urgency,
-                idempotency_key=idempotency_key, actor_label=actor_label,
+                idempotency_key=idempotency_key, actor_label=actor_label, attributes=attributes or {},
             )
             for photo in prepared:
                 attachments.attachment_save(event=event, photo=photo, stage=Stage.REPORT, actor=reporter)
@@ -161,7 +165,7 @@ def event_report(
 
 
 def _create(*, channel, title, description, minor, place: Located, lon, lat, address, reporter, contact_name,
-            contact_phone, request_type, urgency, idempotency_key, actor_label) -> Event:
+            contact_phone, request_type, urgency, idempotency_key, actor_label, attributes) -> Event:
     now = timezone.now()
     level = UnitLevel.COUNTY if channel == Channel.HOTLINE else UnitLevel.TOWNSHIP
     owner = routing.centre_unit(place.unit, level=level)
@@ -173,12 +177,13 @@ def _create(*, channel, title, description, minor, place: Located, lon, lat, add
         urgency=urgency or (minor.urgency if minor else Urgency.NORMAL),
         track=minor.track if minor else "general", reporter=reporter if getattr(reporter, "pk", None) else None,
         contact_name=contact_name[:64], contact_phone=contact_phone[:32], idempotency_key=idempotency_key or None,
-        created_at=now,
+        attributes=attributes, created_at=now,
     )
     clock.start_step(event, now)
     event.save()
     event.number = event_number(event.pk, now)
     event.save(update_fields=["number"])
+    journal_events([event])
     Reporter.objects.create(
         event=event, source_event=event, user=event.reporter, name=contact_name[:64], phone=contact_phone[:32],
         channel=channel, reported_at=now,
@@ -189,7 +194,6 @@ def _create(*, channel, title, description, minor, place: Located, lon, lat, add
         event=event, action="report", from_state=State.REPORTED, to_state=State.REPORTED, actor=event.reporter,
         actor_label=actor_label, at=now, data={"channel": channel, "outside_grids": place.outside_grids},
     )
-    from governance.audit import audit_log
     from governance.queue import enqueue_on_commit
 
     audit_log(actor=event.reporter, action="dispatch.event.reported", obj=event, data={"channel": channel})
@@ -617,6 +621,26 @@ def event_rate_by_citizen(*, event: Event, satisfaction: str, comment: str = "")
                           data={"satisfaction": satisfaction, "by": "reporter"})
 
 
+@transaction.atomic
+def event_delete(*, event: Event, actor, reason: str) -> None:
+    """Delete a case filed in error (a test, a duplicate nobody should see): administrators only,
+    with a reason, audited; API clients mirroring cases are told by a tombstone in the sync feed.
+    Ordinary closing, invalidating and merging never delete."""
+    if not getattr(actor, "is_superuser", False):
+        raise WorkflowError(gettext("Only an administrator may delete a case."))
+    if not reason.strip():
+        raise ValidationError({"reason": [gettext("Say why the case is deleted.")]})
+    locked = Event.objects.select_for_update().get(pk=event.pk)
+    if Event.objects.filter(merged_into=locked).exists() or HotlineCall.objects.filter(event=locked).exists():
+        # Merged duplicates and the hotline call record point at it: they must stay traceable.
+        raise WorkflowError(gettext("Other cases were merged into this one, or a hotline call records it: "
+                                    "it cannot be deleted."))
+    audit_log(actor=actor, action="dispatch.event.deleted", obj=locked,
+              data={"number": locked.number, "state": locked.state, "reason": reason.strip()})
+    journal_events([locked], deleted=True)
+    locked.delete()
+
+
 def event_reopen(*, event: Event, actor, note: str, expected_version: int | None = None) -> Event:
     with transaction.atomic():
         locked = _locked(event)
@@ -704,7 +728,6 @@ def hotline_call_record(
     from django.contrib.auth import get_user_model
 
     from dispatch.models import HotlineCall, RequestType
-    from governance.audit import audit_log
     from governance.models import AuditEntry
 
     Outcome, Reason = HotlineCall.Outcome, HotlineCall.NotTakenReason

@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
 from dispatch import clock
+from dispatch.journal import journal_event_ids
 from dispatch.models import Alert, Assignment, Event, State, SupervisionOrder, Transition
 from dispatch.notify import follow_up_many
 from dispatch.workflow import OPEN_STATES
@@ -117,6 +118,7 @@ def _mark(now: datetime.datetime, *, red: bool, label: str) -> tuple[list[int], 
             # Re-checking the condition costs nothing and keeps the update right even without the lock.
             fields = {"alert": new_alert, **({"escalated_at": now} if red else {})}
             Event.objects.filter(pk__in=ids).filter(condition).update(**fields)
+            journal_event_ids(ids)
             supervising = _supervising_units({c["owner_unit_id"] for c in cases}) if red else {}
             if red:
                 SupervisionOrder.objects.bulk_create(

@@ -17,9 +17,11 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy as _
 
 from dispatch import clock
+from dispatch.journal import journal_events
 from dispatch.models import Event, State, Transition
 from dispatch.permissions import Who, may_act
 from governance.audit import audit_log
+from governance.errors import DomainError
 from governance.queue import enqueue_on_commit
 
 S = State
@@ -113,26 +115,23 @@ ACTIONS: dict[str, Action] = {
 }
 
 
-class WorkflowError(Exception):
+class WorkflowError(DomainError):
     """A refused action. ``status`` is the HTTP status views and the API answer with."""
-
-    status = 400
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
 
 
 class NotAllowed(WorkflowError):
     status = 409
+    code = "not_allowed"
 
 
 class Conflict(WorkflowError):
     status = 409
+    code = "conflict"
 
 
 class Forbidden(WorkflowError):
     status = 403
+    code = "forbidden"
 
 
 def allowed_actions(state: str) -> list[Action]:
@@ -220,6 +219,7 @@ def transition(
         fields |= clock.start_step(locked, now, force=act.target is None)
     locked.version += 1
     locked.save(update_fields=sorted(fields))
+    journal_events([locked])
     row = Transition.objects.create(
         event=locked,
         action=action,

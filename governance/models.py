@@ -409,3 +409,174 @@ class NotificationWebhook(models.Model):
     def wants(self, kind: str) -> bool:
         prefixes = [k.strip() for k in self.kinds.split(",") if k.strip()]
         return not prefixes or any(kind == p or (p.endswith(".") and kind.startswith(p)) for p in prefixes)
+
+
+# --- REST API clients, incremental sync and client webhooks (governance.api) -----------------------
+
+
+class ApiClient(models.Model):
+    """Another system using the REST API. It acts as ``account``: it sees and may do what that
+    account's roles allow (the same selectors as the pages), narrowed further by ``scopes``."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("acts as"), on_delete=models.PROTECT, related_name="api_clients",
+        help_text=_("The account whose roles and jurisdiction the client's requests have."),
+    )
+    scopes = models.JSONField(_("scopes"), default=list, blank=True,
+                              help_text=_("What the client's tokens may do; see the API documentation."))
+    rate_limit = models.CharField(
+        _("rate limit"), max_length=20, blank=True,
+        validators=[RegexValidator(r"^\d+/(second|minute|hour|day)$", _("Write it as number/second|minute|hour|day."))],
+        help_text=_("Requests allowed, e.g. 600/minute; empty: the default (API_CLIENT_RATE)."),
+    )
+    contact = models.CharField(_("contact"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiToken(models.Model):
+    """A bearer token of a client. Only a hash is kept; the token is shown once when issued."""
+
+    client = models.ForeignKey(ApiClient, verbose_name=_("client"), on_delete=models.CASCADE, related_name="tokens")
+    prefix = models.CharField(_("prefix"), max_length=12, db_index=True, editable=False,
+                              help_text=_("The token's first characters, to tell tokens apart."))
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("issued by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(_("last used from"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+    def usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class CurrentTransactionId(models.Func):
+    """The writing transaction's id on PostgreSQL (0 elsewhere): orders changes by commit safety."""
+
+    output_field = models.BigIntegerField()
+    template = "0"
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return "(pg_current_xact_id()::text::bigint)", []
+
+    def as_sql(self, compiler, connection, **extra):
+        return "0", []
+
+
+class ChangeRecord(models.Model):
+    """One change to a synced object (governance.api.changes): the journal the sync feed reads.
+
+    ``txid`` is the writing transaction's id, filled by the database; the feed only reads changes
+    of transactions that have finished, so a client never skips a change that commits late.
+    The place columns record where the object was, so a case that leaves a client's jurisdiction
+    (or is deleted) is reported to that client as removed, and to nobody else.
+    """
+
+    class Op(models.TextChoices):
+        UPSERT = "upsert", _("created or changed")
+        DELETE = "delete", _("deleted")
+
+    id = models.BigAutoField(primary_key=True)
+    model = models.CharField(max_length=64)
+    object_id = models.BigIntegerField()
+    op = models.CharField(max_length=8, choices=Op.choices, default=Op.UPSERT)
+    txid = models.BigIntegerField(db_default=CurrentTransactionId())
+    at = models.DateTimeField(default=timezone.now)
+    unit_path = models.CharField(max_length=255, blank=True)
+    owner_path = models.CharField(max_length=255, blank=True)
+    department_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("change record")
+        verbose_name_plural = _("change records")
+        indexes = [
+            models.Index(fields=["model", "txid", "id"], name="change_feed"),
+            models.Index(fields=["model", "object_id", "txid", "id"], name="change_object"),
+        ]
+
+
+class WebhookEvent(models.TextChoices):
+    """What a client may subscribe to. Later apps add theirs here."""
+
+    CASE_CREATED = "case.created", _("Case created")
+    CASE_CHANGED = "case.changed", _("Case changed (any step)")
+    CASE_DISPATCHED = "case.dispatched", _("Case dispatched to a department")
+    CASE_HANDLED = "case.handled", _("Case handled")
+    CASE_CLOSED = "case.closed", _("Case closed")
+    CASE_OVERDUE = "case.overdue", _("Case overdue")
+    CASE_MERGED = "case.merged", _("Case merged into another")
+
+
+class WebhookSubscription(models.Model):
+    """A client's subscription: signed POSTs to ``url`` for the chosen event types, for the objects
+    the client may see."""
+
+    client = models.ForeignKey(ApiClient, verbose_name=_("client"), on_delete=models.CASCADE,
+                               related_name="subscriptions")
+    url = models.URLField(_("address"), max_length=500, validators=[URLValidator(schemes=["http", "https"])])
+    events = models.JSONField(_("event types"), default=list)
+    secret = models.CharField(_("signing secret"), max_length=128, default=new_webhook_secret)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One POST of one event to one subscription, with every attempt's outcome. A replay is a new
+    delivery of the same payload pointing at the one it repeats."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    id = models.BigAutoField(primary_key=True)
+    subscription = models.ForeignKey(WebhookSubscription, verbose_name=_("subscription"), on_delete=models.CASCADE,
+                                     related_name="deliveries")
+    event_type = models.CharField(_("event type"), max_length=40)
+    object_id = models.BigIntegerField(_("object"), null=True, blank=True)
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    response_status = models.PositiveSmallIntegerField(_("last response status"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    replay_of = models.ForeignKey("self", verbose_name=_("replay of"), null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="replays")
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["subscription", "-created_at"], name="delivery_recent")]

@@ -50,12 +50,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "guardian",
     "axes",
     "leaflet",
     "governance",
     "grids",
     "dispatch",
+    "open311",
 ]
 
 MIDDLEWARE = [
@@ -251,9 +254,48 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+# --- REST API (docs/api.md) -------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "governance.api.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "governance.api.auth.TokenHasScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["governance.api.throttling.ApiRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "governance.api.pagination.ApiCursorPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "governance.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "governance.api.schema.ApiAutoSchema",
+}
+# Request rates (number/second|minute|hour|day): per API client unless the client sets its own,
+# per signed-in browser user, per address for anonymous requests (Open311 reads, the public report).
+API_CLIENT_RATE = env_str("API_CLIENT_RATE", "1200/minute")
+API_USER_RATE = env_str("API_USER_RATE", "1200/minute")
+API_ANON_RATE = env_str("API_ANON_RATE", "120/minute")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "GridGov API",
+    "DESCRIPTION": "网格化服务管理平台 REST API. Authentication, scopes, errors, pagination, sync and webhooks: "
+    "see docs/api.md, or the introduction on the documentation page.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Only /api/v1 is described: Open311 (/open311/v2/) follows the GeoReport v2 specification instead.
+    "PREPROCESSING_HOOKS": ["governance.api.schema.api_v1_only"],
+    # Choice sets used by several fields get one name each.
+    "ENUM_NAME_OVERRIDES": {
+        "EventStateEnum": "dispatch.models.State",
+        "EventChannelEnum": "dispatch.models.Channel",
+        "ReportChannelEnum": "dispatch.api.serializers.API_CHANNELS",
+        "ExtensionUnitEnum": "dispatch.services.EXTENSION_UNITS",
+    },
 }
 
 LEAFLET_CONFIG = {

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog, set_language
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from governance import views
 
@@ -35,6 +36,11 @@ urlpatterns = [
     path("dispatch/", include("dispatch.urls")),
     path("report/", include("dispatch.public_urls")),
     path("api/v1/dispatch/", include("dispatch.api.urls")),
+    path("api/v1/", include("governance.api.urls")),
+    path("api/v1/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
+    path("api/v1/docs/", login_not_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
+    path("api/v1/redoc/", login_not_required(SpectacularRedocView.as_view(url_name="api-schema")), name="api-redoc"),
+    path("open311/v2/", include("open311.urls")),
 ]
 
 if settings.DEBUG:

@@ -5,153 +5,81 @@ Thin views over ``dispatch.selectors`` (every read goes through ``events_visible
 writes the pages make). A case's state, department and owner change only through
 ``POST events/<id>/actions/<action>/``.
 
-Every error answers in one shape::
-
-    {"error": {"code": "invalid", "message": "…", "fields": {"category": ["…"]}}}
-
-``DispatchAPIMixin`` installs that format for these views only (DRF has no per-view exception
-handler setting, but ``get_exception_handler`` is a documented hook); the global DRF settings are
-untouched. The mixin also lets anonymous requests reach DRF, so a client without a session gets a
-JSON 403 instead of the login page's redirect.
+Authentication (tokens with scopes, sessions), the error format, cursor pagination, the sync
+feed, ETags, throttling and masking are the core's (``governance.api``, docs/api.md). Scopes:
+``dispatch:read`` to read, ``dispatch:report`` to file, ``dispatch:act`` for workflow actions.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import django_filters
-from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import exceptions, generics, serializers as drf_serializers, status
-from rest_framework.pagination import BasePagination, LimitOffsetPagination, PageNumberPagination
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, serializers as drf_serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView, set_rollback
+from rest_framework.views import APIView
 
 from dispatch import services
 from dispatch.api import serializers
+from dispatch.journal import JOURNAL
 from dispatch.models import Alert, Assignment, Channel, Event, State, Transition
+from dispatch.permissions import is_centre
 from dispatch.selectors import catalogue_search, catalogue_tree, events_visible_to, get_event_for_user
-from dispatch.workflow import ACTIONS, Conflict, Forbidden, NotAllowed, WorkflowError, actions_for
+from dispatch.workflow import ACTIONS, NotAllowed, actions_for
+from governance.api.errors import error_response
+from governance.api.etags import etag_response
+from governance.api.filters import StrictOrderingFilter
+from governance.api.schema import AnyOf
+from governance.api.views import ApiMixin, ChangesView, changes_schema
 from governance.models import AdministrativeUnit
+from governance.personal import audit_personal_view, mask_name, mask_phone, may_see_unmasked
 from governance.roles import Role
 from governance.selectors import roles_of
 
-# --- One error format ----------------------------------------------------------------------------
-
-NON_FIELD = "non_field_errors"
-# Service error keys that the API names differently.
-FIELD_NAMES = {"__all__": NON_FIELD, "to_unit": "unit", "minor": "category"}
-
-
-def error_response(status_code: int, code: str, message: str, fields: dict | None = None, headers=None,
-                   **extra) -> Response:
-    return Response({"error": {"code": code, "message": message, "fields": fields or {}, **extra}},
-                    status=status_code, headers=headers)
-
-
-def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF error detail → {"field": ["message", …]}, nested fields as "parent.child" / "list.0.child"."""
-    if isinstance(detail, dict):
-        out: dict[str, list[str]] = {}
-        for key, value in detail.items():
-            name = FIELD_NAMES.get(key, key) if not prefix else key
-            out.update(_flatten(value, f"{prefix}{name}"))
-        return out
-    if isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
-        out = {}
-        for index, item in enumerate(detail):
-            if item:
-                out.update(_flatten(item, f"{prefix}.{index}" if prefix else str(index)))
-        return out
-    messages = [str(m) for m in detail] if isinstance(detail, list) else [str(detail)]
-    return {prefix or NON_FIELD: messages}
-
-
-def _invalid(fields: dict[str, list[str]]) -> Response:
-    if set(fields) == {NON_FIELD}:
-        message = " ".join(fields[NON_FIELD])
-    else:
-        message = gettext("Check these fields: %(fields)s.") % {"fields": ", ".join(sorted(fields))}
-    return error_response(status.HTTP_400_BAD_REQUEST, "invalid", message, fields)
-
-
-def api_exception_handler(exc, context) -> Response | None:
-    """The dispatch API's answer to every refused request; None (→ 500) for real faults."""
-    if isinstance(exc, DjangoValidationError):
-        set_rollback()
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD: exc.messages}
-        return _invalid(_flatten(detail))
-    if isinstance(exc, WorkflowError):
-        set_rollback()
-        code = ("not_allowed" if isinstance(exc, NotAllowed) else "conflict" if isinstance(exc, Conflict)
-                else "forbidden" if isinstance(exc, Forbidden) else "refused")
-        return error_response(exc.status, code, exc.message)
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
-    if isinstance(exc, exceptions.ValidationError):
-        set_rollback()
-        return _invalid(_flatten(exc.detail))
-    if isinstance(exc, exceptions.APIException):
-        set_rollback()
-        headers = {}
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = "%d" % exc.wait
-        code = exc.detail.code if isinstance(exc.detail, exceptions.ErrorDetail) else exc.default_code
-        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
-    return None
-
-
-class DispatchAPIMixin:
-    """Base of every dispatch API view: the error format, and DRF (not the login redirect) answering
-    anonymous requests. Authentication and permissions are the project's DRF defaults."""
-
-    @classmethod
-    def as_view(cls, **initkwargs):
-        return login_not_required(super().as_view(**initkwargs))
-
-    def get_exception_handler(self):
-        return api_exception_handler
+READ = {"read": "dispatch:read"}
 
 
 # --- The catalogue -------------------------------------------------------------------------------
 
 
-class CatalogueView(DispatchAPIMixin, APIView):
+class CatalogueView(ApiMixin, APIView):
     """Active major classes, each with its active minor classes (what ``category`` may name)."""
 
+    required_scopes = READ
+
+    @extend_schema(summary=gettext_lazy("The catalogue"), responses=serializers.MajorClassOutputSerializer(many=True))
     def get(self, request):
         return Response(serializers.MajorClassOutputSerializer(catalogue_tree(), many=True).data)
 
 
-class CatalogueSearchView(DispatchAPIMixin, APIView):
+class CatalogueSearchView(ApiMixin, APIView):
     """Minor classes matching ``?q=`` (words of the name, keywords or major class, or a four-digit code)."""
 
+    required_scopes = READ
+
+    @extend_schema(
+        summary=gettext_lazy("Search the catalogue"),
+        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description=gettext_lazy(
+            "Words of the name, keywords or major class, or a four-digit code (at most 30 classes; "
+            "without q, the first 30)."))],
+        responses=serializers.MinorClassSearchOutputSerializer(many=True),
+    )
     def get(self, request):
         rows = catalogue_search(request.query_params.get("q", "").strip())
         return Response(serializers.MinorClassSearchOutputSerializer(rows, many=True).data)
 
 
 # --- Cases: list and file ------------------------------------------------------------------------
-
-
-class StableOrderingFilter(django_filters.OrderingFilter):
-    """Ordering by the client's fields, then by id, so pages never repeat or skip rows on ties."""
-
-    def filter(self, qs, value):
-        qs = super().filter(qs, value)
-        return qs.order_by(*qs.query.order_by, "-pk") if value else qs
 
 
 class EventFilter(django_filters.FilterSet):
@@ -167,9 +95,9 @@ class EventFilter(django_filters.FilterSet):
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     updated_after = django_filters.IsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte",
-        help_text=gettext_lazy("Changed at or after this time (ISO 8601 with time zone)."),
+        help_text=gettext_lazy("Changed at or after this time (ISO 8601 with time zone). To mirror cases, "
+                               "use changes/ instead: it never misses a change and reports deletions."),
     )
-    ordering = StableOrderingFilter(fields=("created_at", "updated_at", "step_due_at"))
 
     class Meta:
         model = Event
@@ -179,43 +107,17 @@ class EventFilter(django_filters.FilterSet):
         return queryset.filter(unit_path__startswith=unit.path)
 
 
-class EventPagination(BasePagination):
-    """Page numbers (``?page=``, ``?page_size=``) unless the client sends ``?limit=`` / ``?offset=``.
-    Both answer ``{"count", "next", "previous", "results"}``."""
-
-    class Pages(PageNumberPagination):
-        page_size = 50
-        page_size_query_param = "page_size"
-        max_page_size = 500
-
-    class Window(LimitOffsetPagination):
-        default_limit = 50
-        max_limit = 500
-
-    def _pick(self, request) -> BasePagination:
-        return self.Window() if {"limit", "offset"} & set(request.query_params) else self.Pages()
-
-    def paginate_queryset(self, queryset, request, view=None):
-        self.delegate = self._pick(request)
-        return self.delegate.paginate_queryset(queryset, request, view)
-
-    def get_paginated_response(self, data):
-        return self.delegate.get_paginated_response(data)
-
-    def get_paginated_response_schema(self, schema):
-        return self.Pages().get_paginated_response_schema(schema)
-
-    def get_schema_operation_parameters(self, view):
-        pages, window = self.Pages(), self.Window()
-        return [*pages.get_schema_operation_parameters(view), *window.get_schema_operation_parameters(view)]
-
-
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_MAX = 64
 GRID_CHANNEL_ROLES = {Role.GRID_WORKER, Role.GRID_LEADER}
 
 
-class EventListCreateView(DispatchAPIMixin, generics.ListAPIView):
+@extend_schema_view(get=extend_schema(
+    summary=gettext_lazy("List cases"),
+    description=gettext_lazy("The cases you may see (the same jurisdiction as the pages), filtered, ordered and "
+                             "paginated by cursor: follow ``next``. To mirror cases, use changes/."),
+))
+class EventListCreateView(ApiMixin, generics.ListAPIView):
     """GET: the cases the user may see, filtered, ordered and paginated. POST: file a report.
 
     POST takes JSON or multipart (with ``photos`` file parts). Send an ``Idempotency-Key`` header
@@ -224,18 +126,42 @@ class EventListCreateView(DispatchAPIMixin, generics.ListAPIView):
     ``Idempotent-Replayed: true``.
     """
 
+    required_scopes = {"read": "dispatch:read", "write": "dispatch:report"}
     serializer_class = serializers.EventListOutputSerializer
-    pagination_class = EventPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
     filterset_class = EventFilter
+    ordering_fields = ["created_at", "updated_at"]
+    ordering = ["-created_at"]
 
     def get_queryset(self):
-        return (
-            events_visible_to(self.request.user)
-            .select_related("minor__major", "unit", "grid", "department")
-            .order_by("-created_at", "-pk")
-        )
+        return events_visible_to(self.request.user).select_related("minor__major", "unit", "grid", "department")
 
+    @extend_schema(
+        summary=gettext_lazy("File a report"),
+        description=gettext_lazy(
+            "JSON, or multipart with ``photos`` file parts. Send an ``Idempotency-Key`` header so a retried "
+            "submission makes one case: the first answer is 201 with ``Location``; a retry with the same key "
+            "answers 200 with the same case and ``Idempotent-Replayed: true``. Fields other than these are "
+            "refused (400): state, department and owner change only through the workflow actions."),
+        request={"application/json": serializers.EventReportInputSerializer,
+                 "multipart/form-data": serializers.EventReportInputSerializer},
+        parameters=[
+            OpenApiParameter(IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, description=gettext_lazy(
+                "1–64 printable characters, unique per submission and the same for each retry of it: a retry "
+                "answers 200 with the case the first attempt made.")),
+            OpenApiParameter("Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[200, 201],
+                             required=True, description=gettext_lazy("The case's address in the API.")),
+            OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201], required=True),
+            OpenApiParameter("Idempotent-Replayed", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200],
+                             enum=["true"], description=gettext_lazy(
+                                 "Present when this answer repeats an earlier submission with the same key.")),
+        ],
+        responses={
+            201: OpenApiResponse(serializers.EventDetailOutputSerializer, description=gettext_lazy("Filed.")),
+            200: OpenApiResponse(serializers.EventDetailOutputSerializer, description=gettext_lazy(
+                "Already filed with this Idempotency-Key: the case the first attempt made.")),
+        },
+    )
     def post(self, request):
         key = _idempotency_key(request)
         form = serializers.EventReportInputSerializer(data=request.data, context={"request": request})
@@ -251,8 +177,18 @@ class EventListCreateView(DispatchAPIMixin, generics.ListAPIView):
         headers = {"Location": request.build_absolute_uri(reverse("dispatch-api:event_detail", args=[event.pk]))}
         if not created:
             headers["Idempotent-Replayed"] = "true"
-        return Response(_detail_data(request, event.pk), headers=headers,
-                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return etag_response(request, _detail_data(request, event.pk), headers=headers,
+                             status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+@changes_schema(serializers.EventListOutputSerializer, name="Event")
+class EventChangesView(ChangesView):
+    required_scopes = READ
+    journal = JOURNAL
+    serializer_class = serializers.EventListOutputSerializer
+
+    def get_queryset(self):
+        return events_visible_to(self.request.user).select_related("minor__major", "unit", "grid", "department")
 
 
 def _idempotency_key(request) -> str | None:
@@ -280,12 +216,45 @@ def _detail_data(request, pk) -> dict:
         "attachments",
     )
     event.allowed_actions = allowed_api_actions(request.user, event)
-    return serializers.EventDetailOutputSerializer(event, context={"request": request}).data
+    data = serializers.EventDetailOutputSerializer(event, context={"request": request}).data
+    shown = [name for name in PERSONAL_FIELDS if data[name]]
+    if not shown:
+        return data
+    if may_see_unmasked(request, is_centre(request.user, event) or event.reporter_id == request.user.pk):
+        audit_personal_view(actor=request.user, obj=event, fields=shown, channel="api")
+    else:
+        data["contact_name"], data["contact_phone"] = mask_name(data["contact_name"]), mask_phone(data["contact_phone"])
+    return data
 
 
-class EventDetailView(DispatchAPIMixin, APIView):
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
+    description=gettext_lazy("The ETag of the copy you hold: 304 with no body if the case has not changed."),
+)
+
+# The reporter's contact: for the command centre that runs the case (to call back) and the reporter,
+# as on the case page; masked for everyone else and for tokens without the personal_data scope.
+PERSONAL_FIELDS = ("contact_name", "contact_phone")
+
+
+class EventDetailView(ApiMixin, APIView):
+    """One case, with ``ETag``: send ``If-None-Match`` to get 304 when nothing changed."""
+
+    required_scopes = READ
+
+    @extend_schema(
+        summary=gettext_lazy("One case"),
+        parameters=[
+            IF_NONE_MATCH,
+            OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 304], required=True),
+        ],
+        responses={
+            200: serializers.EventDetailOutputSerializer,
+            304: OpenApiResponse(description=gettext_lazy("Not modified: the ETag you sent is still current.")),
+        },
+    )
     def get(self, request, pk: int):
-        return Response(_detail_data(request, pk))
+        return etag_response(request, _detail_data(request, pk))
 
 
 # --- Workflow actions ----------------------------------------------------------------------------
@@ -360,9 +329,39 @@ def allowed_api_actions(user, event: Event) -> list[dict]:
             if possible.intersection(a.workflow)]
 
 
-class EventActionView(DispatchAPIMixin, APIView):
+def _action_schema():
+    """The action endpoint's OpenAPI description: ``action`` as the enum of API_ACTIONS, the body as
+    any of the actions' input shapes (the path, not the body, says which one applies)."""
+    inputs = list(dict.fromkeys(a.input for a in API_ACTIONS.values()))
+    rows = "\n".join(
+        f"| {a.name} | {a.input.__name__.removesuffix('Serializer')}Request | {'yes' if a.note_required else ''} |"
+        for a in API_ACTIONS.values()
+    )
+    photo_inputs = [cls for cls in inputs if "photos" in cls._declared_fields]
+    return extend_schema(
+        summary=gettext_lazy("Take a workflow action"),
+        description=f"{inspect.cleandoc(EventActionView.__doc__)}\n\n| action | body | note required |\n"
+                    f"|---|---|---|\n{rows}",
+        parameters=[
+            OpenApiParameter("action", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(API_ACTIONS),
+                             description=gettext_lazy("The action; GET events/<id>/ lists those you may take now "
+                                                      "(allowed_actions).")),
+            OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200], required=True),
+        ],
+        request={
+            "application/json": AnyOf(inputs, component_name="AnyActionInput"),
+            "multipart/form-data": AnyOf(photo_inputs, component_name="AnyPhotoActionInput"),
+        },
+        responses={200: OpenApiResponse(serializers.EventDetailOutputSerializer,
+                                        description=gettext_lazy("Done: the case as it is now."))},
+    )
+
+
+class EventActionView(ApiMixin, APIView):
     """Take a workflow action. Body: ``note``, ``version`` (the version you read; a stale one answers
     409) and the action's own fields; JSON, or multipart where photos are sent. Answers the case."""
+
+    required_scopes = {"write": "dispatch:act"}
 
     def post(self, request, pk: int, action: str):
         event = get_event_for_user(request.user, pk)
@@ -385,4 +384,7 @@ class EventActionView(DispatchAPIMixin, APIView):
             now = get_event_for_user(request.user, pk)
             return error_response(exc.status, "not_allowed", exc.message,
                                   allowed_actions=[a["name"] for a in allowed_api_actions(request.user, now)])
-        return Response(_detail_data(request, pk))
+        return etag_response(request, _detail_data(request, pk))
+
+
+EventActionView.post = _action_schema()(EventActionView.post)
