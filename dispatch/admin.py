@@ -213,6 +213,13 @@ class EventAdmin(ReadOnlyAdmin):
         # Administrators may delete a case filed in error (dispatch.services.event_delete).
         return request.user.is_superuser
 
+    def get_deleted_objects(self, objs, request):
+        # The case's own records (history, assignments, reporters, photos) go with it; they are
+        # read-only in the admin, which must not make the case undeletable. Protected rows (a
+        # hotline call, merged duplicates) still stop the deletion.
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
     def delete_model(self, request, obj):
         from dispatch.services import event_delete
 

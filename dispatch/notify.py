@@ -21,8 +21,11 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from dispatch import clock
-from dispatch.models import Assignment, Event, Reporter, SupervisionOrder, Transition, Urgency
+from dispatch.journal import JOURNAL
+from dispatch.models import Assignment, Event, Reporter, State, SupervisionOrder, Transition, Urgency
+from dispatch.selectors import events_visible_to
 from dispatch.workflow import WITH_DEPARTMENT
+from governance.api import webhooks
 from governance.models import RoleAssignment, User
 from governance.notifications import Message, notify_many
 from governance.roles import COMMAND_ROLES, Role
@@ -316,6 +319,9 @@ def follow_up_many(transition_ids: Iterable[int]) -> int:
         if not claimable:
             return 0
         Transition.objects.filter(pk__in=claimable, followed_up_at__isnull=True).update(followed_up_at=timezone.now())
+        steps = list(Transition.objects.filter(pk__in=claimable).values_list("event_id", "action", "from_state",
+                                                                             "to_state", "at"))
+        webhooks.emit_many(source=JOURNAL, events=webhook_events(steps), at=max(step[-1] for step in steps))
         rows = list(
             Transition.objects.filter(pk__in=claimable, action__in=PLANS)
             .select_related("event", "event__verifier").order_by("at", "pk")
@@ -329,3 +335,33 @@ def follow_up_many(transition_ids: Iterable[int]) -> int:
                 message.recipients = [u for u in message.recipients if u.pk != row.actor_id]
                 messages.append(message)
         return len(notify_many(messages))
+
+
+# --- Webhooks of API clients (governance.api.webhooks) -------------------------------------------
+
+WEBHOOK_ACTIONS = {"report": "case.created", "merge": "case.merged", "overdue": "case.overdue"}
+WEBHOOK_ARRIVALS = {State.DISPATCHED: "case.dispatched", State.HANDLED: "case.handled", State.CLOSED: "case.closed"}
+
+
+def webhook_events(rows: Iterable[tuple]) -> dict[str, list[int]]:
+    """Case ids per webhook event type, from history rows (event_id, action, from_state, to_state, …):
+    every row is a change; some actions and arrivals in a state are events of their own."""
+    events: dict[str, list[int]] = {}
+    for event_id, action, from_state, to_state, *_rest in rows:
+        kinds = ["case.changed", WEBHOOK_ACTIONS.get(action)]
+        if to_state != from_state:
+            kinds.append(WEBHOOK_ARRIVALS.get(to_state))
+        for kind in filter(None, kinds):
+            events.setdefault(kind, []).append(event_id)
+    return events
+
+
+def webhook_cases(account, ids: list[int]) -> dict[int, dict]:
+    """The cases among ``ids`` that ``account`` may see, as GET /api/v1/dispatch/events/ lists them."""
+    from dispatch.api.serializers import EventListOutputSerializer  # it imports (via display, sweep) this module
+
+    cases = events_visible_to(account).filter(pk__in=ids).select_related("minor__major", "unit", "grid", "department")
+    return {case.pk: EventListOutputSerializer(case).data for case in cases}
+
+
+webhooks.register_source(JOURNAL, webhook_cases)

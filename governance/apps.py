@@ -16,6 +16,7 @@ class GovernanceConfig(AppConfig):
 
     def ready(self) -> None:
         from governance import calendar  # noqa: F401  (cache invalidation receivers)
+        from governance.api import schema  # noqa: F401  (OpenAPI extensions: bearer tokens, errors)
 
         for config in apps.get_app_configs():
             if config.name not in ADMIN_MODULES_SKIPPED and module_has_submodule(config.module, "admin"):

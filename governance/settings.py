@@ -201,6 +201,10 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch.follow_ups_resend": {
         "task": "dispatch.follow_ups_resend", "schedule": 120.0, "options": {"expires": 110},
     },
+    # Client webhook deliveries whose task was lost (broker down, a worker killed mid-POST).
+    "governance.webhook_deliveries_resend": {
+        "task": "governance.webhook_deliveries_resend", "schedule": 300.0, "options": {"expires": 290},
+    },
 }
 
 CACHES = {
@@ -268,7 +272,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "governance.api.pagination.ApiCursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "governance.api.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "governance.api.schema.ApiAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 # Request rates (number/second|minute|hour|day): per API client unless the client sets its own,
 # per signed-in browser user, per address for anonymous requests (Open311 reads, the public report).
@@ -289,6 +293,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Only /api/v1 is described: Open311 (/open311/v2/) follows the GeoReport v2 specification instead.
     "PREPROCESSING_HOOKS": ["governance.api.schema.api_v1_only"],
+    # The one error format (governance/api/errors.py) on every operation: see governance/api/schema.py.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "governance.api.schema.document_errors"],
     # Choice sets used by several fields get one name each.
     "ENUM_NAME_OVERRIDES": {
         "EventStateEnum": "dispatch.models.State",

@@ -1,4 +1,5 @@
-"""Periodic upkeep of the core, and the delivery of notifications by email and webhook."""
+"""Periodic upkeep of the core, the delivery of notifications by email and webhook, and the webhooks
+of API clients (fan-out, signed delivery with retries; see governance.api.webhooks)."""
 
 import datetime
 import logging
@@ -9,11 +10,14 @@ import urllib.request
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import OperationalError
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from governance.models import Notification, NotificationWebhook, RoleAssignment, User
+from governance.api import webhooks
+from governance.models import Notification, NotificationWebhook, RoleAssignment, User, WebhookDelivery
 from governance.notifications import SIGNATURE_HEADER, absolute_url, sign, webhook_payload
+from governance.queue import send_now
 from governance.services import permissions_sync
 
 logger = logging.getLogger(__name__)
@@ -92,3 +96,54 @@ def notification_webhook(self, webhook_id: int, notification_ids: list[int]) -> 
 def _backoff(retries: int) -> int:
     """30 s, 1 min, 2 min, 4 min, 8 min …, at most an hour."""
     return min(30 * 2**retries, 3600)
+
+
+# --- Webhooks of API clients (governance.api.webhooks) ---------------------------------------------
+
+WEBHOOK_TRANSIENT = (OperationalError,)  # the database briefly unavailable; HTTP failures are recorded, not raised
+DELIVERIES_RESEND_GRACE_S = 300  # an attempt this late past its time was never sent (or was lost)
+DELIVERIES_RESEND_WINDOW = datetime.timedelta(days=2)
+
+
+@shared_task(name="governance.webhook_fanout", autoretry_for=WEBHOOK_TRANSIENT, retry_backoff=5,
+             retry_backoff_max=300, retry_jitter=True, max_retries=8)
+def webhook_fanout(event_type: str, source: str, object_ids: list[int], at: str) -> int:
+    """Write and send the deliveries of one emitted event (nothing twice if run twice)."""
+    # Labels in the data are written in the platform's language, whoever's request emitted the event.
+    with translation.override(settings.LANGUAGE_CODE):
+        return webhooks.fan_out(event_type=event_type, source=source, object_ids=object_ids, at=at)
+
+
+@shared_task(bind=True, name="governance.webhook_deliver", autoretry_for=WEBHOOK_TRANSIENT, retry_backoff=5,
+             retry_backoff_max=300, retry_jitter=True, max_retries=webhooks.MAX_ATTEMPTS + 10)
+def webhook_deliver(self, delivery_id: int, attempt: int = 1) -> str:
+    """Make one attempt at a delivery; a failed one is tried again after the backoff of
+    ``webhooks.RETRY_DELAYS_S`` (the row counts the attempts, so a stale copy of this task is dropped)."""
+    result = webhooks.deliver(delivery_id, attempt)
+    if result.retry_in is not None:
+        raise self.retry(args=[delivery_id], kwargs={"attempt": attempt + 1}, countdown=result.retry_in)
+    return result.outcome
+
+
+@shared_task(name="governance.webhook_deliveries_resend", autoretry_for=WEBHOOK_TRANSIENT, retry_backoff=5,
+             max_retries=3)
+def webhook_deliveries_resend(grace_seconds: int = DELIVERIES_RESEND_GRACE_S) -> int:
+    """Send again the pending deliveries whose next attempt is overdue by ``grace_seconds``: their task
+    never reached the broker (Redis down at the time) or was lost. A copy of an attempt still waiting
+    in the queue is harmless: the first to run makes the attempt, the other is dropped. Deliveries
+    older than two days are left alone. Stops at the first send the broker refuses."""
+    now = timezone.now()
+    pending = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING,
+                                             created_at__gte=now - DELIVERIES_RESEND_WINDOW)
+    grace = datetime.timedelta(seconds=grace_seconds)
+    due = Q(attempts=0, created_at__lt=now - grace)
+    for made in range(1, webhooks.MAX_ATTEMPTS):
+        wait = datetime.timedelta(seconds=webhooks.retry_delay(made))
+        due |= Q(attempts=made, last_attempt_at__lt=now - wait - grace)
+    sent = 0
+    for pk, attempts in pending.filter(due).order_by("pk").values_list("pk", "attempts")[:5000]:
+        if not send_now("governance.webhook_deliver", pk, attempts + 1):
+            logger.warning("webhook delivery re-send stopped after %s: the broker refuses tasks", sent)
+            break
+        sent += 1
+    return sent

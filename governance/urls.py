@@ -2,11 +2,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog, set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from governance import views
+from governance.api import views as api_views
 
 app_urls = (
     [
@@ -41,6 +42,7 @@ urlpatterns = [
     path("api/v1/docs/", login_not_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
     path("api/v1/redoc/", login_not_required(SpectacularRedocView.as_view(url_name="api-schema")), name="api-redoc"),
     path("open311/v2/", include("open311.urls")),
+    re_path(r"^api/v1/", api_views.not_found),  # last: whatever no API endpoint answered
 ]
 
 if settings.DEBUG:

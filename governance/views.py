@@ -3,10 +3,12 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from governance import notifications
+from governance.exports import page_export, requested_format
 from governance.health import health_report
 from governance.home import home_panels
 from governance.models import UnitLevel
@@ -30,10 +32,31 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "governance/home.html", {"panels": home_panels(request.user)})
 
 
+def _tree_order(units) -> list:
+    return sorted(units, key=lambda u: [int(p) for p in u.path.strip("/").split("/")])
+
+
+UNIT_COLUMNS = [
+    ("code", _("Division code")),
+    ("name", _("Name")),
+    ("kind", _("Kind")),
+    ("level", _("Level")),
+    ("parent", _("Parent unit")),
+]
+
+
+def unit_row(unit) -> dict:
+    return {"code": unit.code, "name": unit.name, "kind": unit.kind_label, "level": unit.get_level_display(),
+            "parent": unit.parent.name if unit.parent else ""}
+
+
 def unit_list(request: HttpRequest) -> HttpResponse:
     """The units in the user's jurisdiction, as an indented tree (communities folded under streets)."""
     units = units_visible_to(request.user).exclude(level__in=[UnitLevel.PROVINCE]).order_by("path")
-    units = sorted(units, key=lambda u: [int(p) for p in u.path.strip("/").split("/")])
+    if fmt := requested_format(request):
+        return page_export(request, fmt=fmt, list_name="governance.units", title=_("Units"),
+                           objects=_tree_order(units.select_related("parent")), columns=UNIT_COLUMNS, row=unit_row)
+    units = _tree_order(units)
     top_depth = min((u.path.count("/") for u in units), default=0)
     rows = [{"unit": u, "indent": u.path.count("/") - top_depth} for u in units]
     return render(request, "governance/unit_list.html", {"rows": rows})
@@ -55,8 +78,27 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "governance/unit_detail.html", context)
 
 
+DEPARTMENT_COLUMNS = [
+    ("name", _("Name")),
+    ("short_name", _("Short name")),
+    ("kind", _("Kind")),
+    ("unit", _("Unit")),
+    ("supervisor", _("Supervising department")),
+    ("is_active", _("Active")),
+]
+
+
+def department_row(department) -> dict:
+    return {"name": department.name, "short_name": department.short_name, "kind": department.get_kind_display(),
+            "unit": department.unit.name, "supervisor": department.supervisor.name if department.supervisor else "",
+            "is_active": department.is_active}
+
+
 def department_list(request: HttpRequest) -> HttpResponse:
     departments = departments_visible_to(request.user).select_related("unit", "supervisor")
+    if fmt := requested_format(request):
+        return page_export(request, fmt=fmt, list_name="governance.departments", title=_("Departments"),
+                           objects=departments, columns=DEPARTMENT_COLUMNS, row=department_row)
     return render(request, "governance/department_list.html", {"departments": departments})
 
 

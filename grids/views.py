@@ -18,9 +18,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
+from governance.exports import XLSX, page_export, requested_format
 from governance.models import UnitLevel
 from governance.selectors import get_unit_for_user, units_visible_to
-from grids import exports, imports, selectors, services
+from grids import imports, selectors, services
 from grids.coords import CRS
 from grids.fieldwork_forms import PatrolStartForm, VisitForm
 from grids.models import GridType, PatrolStatus
@@ -65,12 +66,47 @@ def grid_map(request):
     return render(request, "grids/map.html", {"map_config": config, "labels": labels})
 
 
+GRID_COLUMNS = [
+    ("code", gettext_lazy("Grid code")),
+    ("code_scheme", gettext_lazy("Code scheme")),
+    ("name", gettext_lazy("Name")),
+    ("grid_type", gettext_lazy("Type")),
+    ("community_code", gettext_lazy("Community code")),
+    ("community", gettext_lazy("Community")),
+    ("households", gettext_lazy("Households")),
+    ("residents", gettext_lazy("Residents")),
+    ("buildings", gettext_lazy("Buildings")),
+    ("businesses", gettext_lazy("Businesses")),
+    ("key_places", gettext_lazy("Key places")),
+    ("area_m2", gettext_lazy("Area (m²)")),
+    ("centroid_lon", gettext_lazy("Centroid longitude")),
+    ("centroid_lat", gettext_lazy("Centroid latitude")),
+    ("has_full_time", gettext_lazy("Has a full-time grid worker")),
+]
+
+
+def grid_row(grid) -> dict:
+    return {"code": grid.code, "code_scheme": grid.code_scheme, "name": grid.name,
+            "grid_type": grid.get_grid_type_display(), "community_code": grid.community.code,
+            "community": grid.community.name, "households": grid.households,
+            "residents": grid.residents, "buildings": grid.buildings, "businesses": grid.businesses,
+            "key_places": grid.key_places, "area_m2": grid.area_m2, "centroid_lon": grid.centroid_lon,
+            "centroid_lat": grid.centroid_lat, "has_full_time": getattr(grid, "has_full_time", None)}
+
+
+def _export_grids(request, fmt: str, grids, *, list_name: str, columns=GRID_COLUMNS):
+    return page_export(request, fmt=fmt, list_name=list_name, title=gettext_lazy("Grids"), objects=grids,
+                       columns=columns, row=grid_row)
+
+
 def grid_list(request):
     unit = None
     if request.GET.get("unit"):
         unit = get_unit_for_user(request.user, request.GET["unit"])
     grids = selectors.grid_list(request.user, q=request.GET.get("q", "").strip(), unit=unit,
                            grid_type=request.GET.get("type", ""), missing_worker=request.GET.get("missing") == "1")
+    if fmt := requested_format(request):
+        return _export_grids(request, fmt, grids, list_name="grids.grids")
     page = Paginator(grids, 50).get_page(request.GET.get("page"))
     units = units_visible_to(request.user).filter(level__in=[UnitLevel.TOWNSHIP, UnitLevel.VILLAGE]).order_by("code")
     return render(request, "grids/grid_list.html", {
@@ -151,10 +187,8 @@ def export_geojson(request):
 
 
 def export_xlsx(request):
-    response = HttpResponse(exports.grids_xlsx(request.user),
-                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = 'attachment; filename="grids.xlsx"'
-    return response
+    """Every grid in the user's scope as Excel (the map page's link): the grid list's export, unfiltered."""
+    return _export_grids(request, XLSX, selectors.grids_for_export(request.user), list_name="grids.grids")
 
 
 # --- Roster, my grid, patrols, visits
@@ -196,6 +230,8 @@ def grid_team(request: HttpRequest, pk: int) -> HttpResponse:
 
 def grids_without_worker(request: HttpRequest) -> HttpResponse:
     grids = selectors.grids_without_full_time_worker(request.user)
+    if fmt := requested_format(request):
+        return _export_grids(request, fmt, grids, list_name="grids.without_worker", columns=GRID_COLUMNS[:-1])
     return render(request, "grids/without_worker.html", {"grids": grids})
 
 
@@ -264,6 +300,22 @@ def patrol_end(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 VISIT_VIEWS = ("mine", "due", "all")
+# Not the household (where a resident lives) nor the notes about them: personal data is never exported.
+VISIT_COLUMNS = [
+    ("visited_at", gettext_lazy("Visited at")),
+    ("grid", gettext_lazy("Grid")),
+    ("worker", gettext_lazy("Grid worker")),
+    ("purpose", gettext_lazy("Purpose")),
+    ("outcome", gettext_lazy("Outcome")),
+    ("follow_up_on", gettext_lazy("Follow up on")),
+    ("follow_up_done_at", gettext_lazy("Follow-up done at")),
+]
+
+
+def visit_row(visit) -> dict:
+    return {"visited_at": visit.visited_at, "grid": visit.grid.name, "worker": str(visit.worker),
+            "purpose": visit.get_purpose_display(), "outcome": visit.get_outcome_display(),
+            "follow_up_on": visit.follow_up_on, "follow_up_done_at": visit.follow_up_done_at}
 
 
 def visit_list(request: HttpRequest) -> HttpResponse:
@@ -274,6 +326,10 @@ def visit_list(request: HttpRequest) -> HttpResponse:
         visits = selectors.visits_visible_to(request.user).filter(worker=request.user)
     else:
         visits = selectors.visits_visible_to(request.user)
+    if fmt := requested_format(request):
+        return page_export(request, fmt=fmt, list_name=f"grids.visits.{show}",
+                           title=gettext_lazy("Household visits"), objects=visits.select_related("grid", "worker"),
+                           columns=VISIT_COLUMNS, row=visit_row)
     context = {"visits": visits[:100], "show": show, "today": timezone.localdate()}
     return render(request, "grids/visit_list.html", context)
 

@@ -16,6 +16,9 @@ from collections.abc import Mapping
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy as _
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dispatch import attachments, clock, display
@@ -59,6 +62,18 @@ class StrictInputSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class StrictInputSchema(OpenApiSerializerExtension):
+    """The schema says so too: ``additionalProperties: false``."""
+
+    target_class = StrictInputSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        return {**schema, "additionalProperties": False}
+
+
+@extend_schema_field(OpenApiTypes.INT)
 class ActiveMinorField(serializers.PrimaryKeyRelatedField):
     default_error_messages = {
         "does_not_exist": _("Unknown category: there is no class with id {pk_value}."),
@@ -139,6 +154,7 @@ class PhotosField(serializers.ListField):
 # --- Input: filing a report ----------------------------------------------------------------------
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ScopedUnitField(serializers.PrimaryKeyRelatedField):
     """A unit inside the requesting user's jurisdiction."""
 
@@ -159,7 +175,7 @@ class EventReportInputSerializer(CategoryInput):
         choices=API_CHANNELS, default="api",
         help_text=_("\"api\" for another system (the default); \"grid\" only for a signed-in grid worker."),
     )
-    title = serializers.CharField(required=False, allow_blank=True, max_length=120,
+    title = serializers.CharField(default="", allow_blank=True, max_length=120,
                                   help_text=_("Short title; the start of the description if left out."))
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     request_type = serializers.ChoiceField(choices=RequestType.choices, required=False, allow_blank=True)
@@ -207,7 +223,7 @@ class ActionInputSerializer(StrictInputSerializer):
                                  help_text=_("Reason or note; required by some actions (reject, return, handle …)."))
     version = serializers.IntegerField(
         required=False, allow_null=True, min_value=0,
-        help_text=_("The case's version as you last read it (GET events/<id>/). Optional but recommended: "
+        help_text=_("The case's version as you last read it (GET events/{id}/). Optional but recommended: "
                     "if someone else acted on the case meanwhile, nothing is saved and the answer is 409."),
     )
 
@@ -216,6 +232,7 @@ class RegisterInputSerializer(ActionInputSerializer, CategoryInput):
     """Register (立案), optionally correcting the category."""
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ActiveDepartmentField(serializers.PrimaryKeyRelatedField):
     default_error_messages = {
         "does_not_exist": _("Unknown department (id {pk_value})."),
@@ -274,6 +291,7 @@ class ListSupervisionInputSerializer(ActionInputSerializer):
     listed = serializers.BooleanField(help_text=_("true lists the case for supervision; false takes it off."))
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class VisibleEventField(serializers.PrimaryKeyRelatedField):
     default_error_messages = {
         "does_not_exist": _("Unknown case (id {pk_value})."),
@@ -288,6 +306,7 @@ class MergeInputSerializer(ActionInputSerializer):
     into = VisibleEventField(help_text=_("The case this one repeats."))
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class SupervisionOrderField(serializers.PrimaryKeyRelatedField):
     default_error_messages = {
         "does_not_exist": _("Unknown supervision order (id {pk_value})."),
@@ -300,6 +319,17 @@ class SupervisionOrderField(serializers.PrimaryKeyRelatedField):
 
 class RespondInputSerializer(ActionInputSerializer):
     order = SupervisionOrderField(help_text=_("The supervision order answered."))
+
+
+# --- Input: query parameters ---------------------------------------------------------------------
+
+
+class CatalogueSearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(
+        default="", allow_blank=True,
+        help_text=_("Words of the name, keywords or major class, or a four-digit code (at most 30 classes; "
+                    "without q, the first 30)."),
+    )
 
 
 # --- Output: the catalogue -----------------------------------------------------------------------
@@ -369,10 +399,10 @@ class StepClockOutputSerializer(serializers.Serializer):
 
     step = serializers.CharField()
     label = serializers.SerializerMethodField()
-    started_at = serializers.DateTimeField(source="step_started_at")
-    yellow_at = serializers.DateTimeField(source="step_yellow_at")
-    due_at = serializers.DateTimeField(source="step_due_at")
-    paused_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(source="step_started_at", allow_null=True)
+    yellow_at = serializers.DateTimeField(source="step_yellow_at", allow_null=True)
+    due_at = serializers.DateTimeField(source="step_due_at", allow_null=True)
+    paused_at = serializers.DateTimeField(allow_null=True, help_text=_("Set while the clock is paused."))
     alert = serializers.IntegerField(help_text=_("0 on time, 1 yellow warning, 2 overdue (set by the sweep)."))
     alert_label = serializers.CharField(source="get_alert_display")
     rule = serializers.CharField(source="step_rule", help_text=_("Where the time limit comes from."))
@@ -381,6 +411,7 @@ class StepClockOutputSerializer(serializers.Serializer):
     def get_label(self, event) -> str:
         return str(clock.STEP_LABELS.get(event.step, event.step))
 
+    @extend_schema_field(LimitOutputSerializer(allow_null=True))
     def get_limit(self, event) -> dict | None:
         if not (event.step_limit_amount and event.step_limit_unit):
             return None
@@ -395,7 +426,7 @@ class EventListOutputSerializer(serializers.ModelSerializer):
     unit = RefOutputSerializer()
     grid = RefOutputSerializer(allow_null=True)
     department = RefOutputSerializer(allow_null=True)
-    step_due_at = serializers.DateTimeField()
+    step_due_at = serializers.DateTimeField(allow_null=True)
 
     class Meta:
         model = Event
@@ -447,8 +478,15 @@ class PhotoOutputSerializer(serializers.ModelSerializer):
 
 
 class AllowedActionOutputSerializer(serializers.Serializer):
-    name = serializers.CharField(help_text=_("The <action> of POST events/<id>/actions/<action>/."))
+    name = serializers.CharField(help_text=_("The {action} of POST events/{id}/actions/{action}/."))
     label = serializers.CharField()
+
+
+class CaseRefOutputSerializer(serializers.Serializer):
+    """Another case, by id and number."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
 
 
 class EventDetailOutputSerializer(EventListOutputSerializer):
@@ -474,6 +512,7 @@ class EventDetailOutputSerializer(EventListOutputSerializer):
             "assignments", "timeline", "photos", "allowed_actions",
         ]
 
+    @extend_schema_field(CaseRefOutputSerializer(allow_null=True, help_text=_("The case this one was merged into.")))
     def get_merged_into(self, event) -> dict | None:
         target = event.merged_into
         return None if target is None else {"id": target.pk, "number": target.number}

@@ -12,7 +12,6 @@ feed, ETags, throttling and masking are the core's (``governance.api``, docs/api
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,7 +23,13 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, serializers as drf_serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -38,7 +43,8 @@ from dispatch.selectors import catalogue_search, catalogue_tree, events_visible_
 from dispatch.workflow import ACTIONS, NotAllowed, actions_for
 from governance.api.errors import error_response
 from governance.api.etags import etag_response
-from governance.api.filters import StrictOrderingFilter
+from governance.api.exports import ExportMixin
+from governance.api.filters import IdFilter, StrictOrderingFilter, UtcIsoDateTimeFilter
 from governance.api.schema import AnyOf
 from governance.api.views import ApiMixin, ChangesView, changes_schema
 from governance.models import AdministrativeUnit
@@ -69,13 +75,13 @@ class CatalogueSearchView(ApiMixin, APIView):
 
     @extend_schema(
         summary=gettext_lazy("Search the catalogue"),
-        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description=gettext_lazy(
-            "Words of the name, keywords or major class, or a four-digit code (at most 30 classes; "
-            "without q, the first 30)."))],
+        parameters=[serializers.CatalogueSearchQuerySerializer],
         responses=serializers.MinorClassSearchOutputSerializer(many=True),
     )
     def get(self, request):
-        rows = catalogue_search(request.query_params.get("q", "").strip())
+        query = serializers.CatalogueSearchQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)  # a NUL character is refused here, not by PostgreSQL (500)
+        rows = catalogue_search(query.validated_data["q"])
         return Response(serializers.MinorClassSearchOutputSerializer(rows, many=True).data)
 
 
@@ -85,15 +91,15 @@ class CatalogueSearchView(ApiMixin, APIView):
 class EventFilter(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=State.choices, help_text=gettext_lazy("Repeat for several."))
     channel = django_filters.MultipleChoiceFilter(choices=Channel.choices)
-    category = django_filters.NumberFilter(field_name="minor_id", help_text=gettext_lazy("Minor class id."))
+    category = IdFilter(field_name="minor_id", help_text=gettext_lazy("Minor class id."))
     unit = django_filters.ModelChoiceFilter(
         queryset=AdministrativeUnit.objects.all(), method="filter_unit",
         help_text=gettext_lazy("Unit id: cases in the unit and every unit under it."),
     )
     alert = django_filters.TypedChoiceFilter(choices=Alert.choices, coerce=int)
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_after = django_filters.IsoDateTimeFilter(
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = UtcIsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte",
         help_text=gettext_lazy("Changed at or after this time (ISO 8601 with time zone). To mirror cases, "
                                "use changes/ instead: it never misses a change and reports deletions."),
@@ -117,7 +123,7 @@ GRID_CHANNEL_ROLES = {Role.GRID_WORKER, Role.GRID_LEADER}
     description=gettext_lazy("The cases you may see (the same jurisdiction as the pages), filtered, ordered and "
                              "paginated by cursor: follow ``next``. To mirror cases, use changes/."),
 ))
-class EventListCreateView(ApiMixin, generics.ListAPIView):
+class EventListCreateView(ExportMixin, ApiMixin, generics.ListAPIView):
     """GET: the cases the user may see, filtered, ordered and paginated. POST: file a report.
 
     POST takes JSON or multipart (with ``photos`` file parts). Send an ``Idempotency-Key`` header
@@ -156,6 +162,12 @@ class EventListCreateView(ApiMixin, generics.ListAPIView):
                              enum=["true"], description=gettext_lazy(
                                  "Present when this answer repeats an earlier submission with the same key.")),
         ],
+        examples=[OpenApiExample(
+            "A report with a point", request_only=True,
+            value={"category_code": "event:0102", "title": "小区门口垃圾堆积", "description": "垃圾已堆放两天，有异味。",
+                   "lon": 108.9312, "lat": 34.2709, "address": "雁塔区某小区东门", "contact_name": "张先生",
+                   "contact_phone": "13800000000"},
+        )],
         responses={
             201: OpenApiResponse(serializers.EventDetailOutputSerializer, description=gettext_lazy("Filed.")),
             200: OpenApiResponse(serializers.EventDetailOutputSerializer, description=gettext_lazy(
@@ -329,6 +341,15 @@ def allowed_api_actions(user, event: Event) -> list[dict]:
             if possible.intersection(a.workflow)]
 
 
+ACTION_DESCRIPTION = (
+    "Take a workflow action on the case. The body has ``note``, ``version`` (the case's version as you "
+    "read it: if it changed meanwhile, nothing is saved and the answer is 409) and the action's own "
+    "fields, as the table says; JSON, or multipart where photos are sent. The answer is the case as it "
+    "is now. An action the case's state or your role does not allow answers 409 ``not_allowed`` with "
+    "``allowed_actions``."
+)
+
+
 def _action_schema():
     """The action endpoint's OpenAPI description: ``action`` as the enum of API_ACTIONS, the body as
     any of the actions' input shapes (the path, not the body, says which one applies)."""
@@ -340,11 +361,10 @@ def _action_schema():
     photo_inputs = [cls for cls in inputs if "photos" in cls._declared_fields]
     return extend_schema(
         summary=gettext_lazy("Take a workflow action"),
-        description=f"{inspect.cleandoc(EventActionView.__doc__)}\n\n| action | body | note required |\n"
-                    f"|---|---|---|\n{rows}",
+        description=f"{ACTION_DESCRIPTION}\n\n| action | body | note required |\n|---|---|---|\n{rows}",
         parameters=[
             OpenApiParameter("action", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(API_ACTIONS),
-                             description=gettext_lazy("The action; GET events/<id>/ lists those you may take now "
+                             description=gettext_lazy("The action; GET events/{id}/ lists those you may take now "
                                                       "(allowed_actions).")),
             OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200], required=True),
         ],
@@ -352,6 +372,10 @@ def _action_schema():
             "application/json": AnyOf(inputs, component_name="AnyActionInput"),
             "multipart/form-data": AnyOf(photo_inputs, component_name="AnyPhotoActionInput"),
         },
+        examples=[
+            OpenApiExample("accept, register, sign …", request_only=True, value={"note": "已核实", "version": 3}),
+            OpenApiExample("dispatch", request_only=True, value={"department": 12, "co_departments": [], "version": 3}),
+        ],
         responses={200: OpenApiResponse(serializers.EventDetailOutputSerializer,
                                         description=gettext_lazy("Done: the case as it is now."))},
     )

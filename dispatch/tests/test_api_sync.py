@@ -10,7 +10,6 @@ import threading
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, connections, transaction
-from django.urls import reverse
 
 from dispatch import services
 from dispatch.api.serializers import EventListOutputSerializer
@@ -209,3 +208,23 @@ def test_a_client_mirroring_while_cases_change_ends_identical_to_the_server(loop
     # An answer never gives a case twice (a case comes again only when it changed after it was given).
     assert all(len(ids) == len(set(ids)) for ids in mirror.pages)
     assert sum(map(len, mirror.pages)) > len(server)  # the client really synced while cases changed
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_long_transaction_in_another_database_does_not_hold_the_feed_back(loop, token_for):
+    import psycopg2
+
+    settings_dict = connection.settings_dict
+    other = psycopg2.connect(dbname="postgres", user=settings_dict["USER"], host=settings_dict["HOST"] or None,
+                             port=settings_dict["PORT"] or None, password=settings_dict["PASSWORD"] or None)
+    try:
+        with other.cursor() as cursor:  # a transaction with an id, left open on purpose
+            cursor.execute("CREATE TEMP TABLE gridgov_feed_probe (x int); INSERT INTO gridgov_feed_probe VALUES (1)")
+        mirror = Mirror(token_for(loop.dispatcher, scopes=["dispatch:read"]))
+        event = report(loop)
+        mirror.pull()
+        assert event.pk in mirror.cases
+    finally:
+        other.rollback()
+        other.close()

@@ -196,3 +196,17 @@ def test_contact_data_is_masked_unless_the_role_needs_it_and_the_token_may(loop,
     session.force_login(loop.operator)
     assert contact(session) == ("张三丰", "13812345678")
     assert AuditEntry.objects.filter(action="governance.personal_data.viewed").count() == 2
+
+
+def test_an_anonymous_client_cannot_dodge_its_rate_with_a_forged_forwarded_header(settings):
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    settings.API_ANON_RATE = "2/minute"
+    throttle = ApiRateThrottle()
+    answers = []
+    for n in range(3):
+        raw = APIRequestFactory().get("/open311/v2/services.json", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}",
+                                      REMOTE_ADDR="192.0.2.7")
+        answers.append(throttle.allow_request(Request(raw), None))
+    assert answers == [True, True, False]

@@ -3,12 +3,14 @@
 import csv
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from dispatch import services
 from dispatch.catalogue import DEFAULT_PATH, CatalogueError, catalogue_load
 from dispatch.models import Channel, Event, MajorClass, MinorClass, RoutingRule, State, Track, Urgency
-from governance.models import AuditEntry
+from governance.models import AuditEntry, ChangeRecord
 from governance.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -232,10 +234,25 @@ def test_cases_are_shown_but_never_edited_in_the_admin(admin_client, loop):
     html = page.content.decode()
     assert event.number in html and 'name="state"' not in html and 'name="title"' not in html
     assert admin_client.post(change, {"state": State.CLOSED, "title": "改了"}).status_code == 403
-    assert admin_client.post(f"/admin/dispatch/event/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     event.refresh_from_db()
     assert (event.state, event.title) == (State.REPORTED, "垃圾堆")
     assert Event.objects.count() == 1
+
+
+def test_only_an_administrator_deletes_a_case_filed_in_error_and_it_is_audited_and_journaled(
+        admin_client, loop, django_user_model):
+    event, _ = services.event_report(channel=Channel.GRID, title="误报", minor=loop.rubbish, lon=loop.inside[0],
+                                     lat=loop.inside[1], reporter=loop.worker)
+    delete = f"/admin/dispatch/event/{event.pk}/delete/"
+    staff = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_event", "delete_event"]))
+    client = Client()  # not pytest-django's `client`: admin_client is that one, signed in as the admin
+    client.force_login(staff)
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    assert not Event.objects.filter(pk=event.pk).exists()
+    assert AuditEntry.objects.filter(action="dispatch.event.deleted", object_id=str(event.pk)).exists()
+    assert ChangeRecord.objects.filter(model="dispatch.event", object_id=event.pk, op="delete").exists()
 
 
 def test_minor_classes_edited_inline_on_their_major_class_are_audited(admin_client):

@@ -17,10 +17,12 @@ from django.utils.translation import gettext, gettext_lazy
 
 from dispatch import selectors, services
 from dispatch.clock import limit_label
+from dispatch.exports import HOTLINE_COLUMNS, hotline_row
 from dispatch.forms import REASON_SCRIPTS, HotlineForm, ReportForm, add_service_errors, point_error
 from dispatch.models import Attachment, Channel, HotlineCall
 from dispatch.views.public import photo_limits, receipt_display, serve_file
 from governance.deadlines import TimeLimit
+from governance.exports import page_export, requested_format
 from governance.models import UnitLevel
 from governance.roles import COMMAND_ROLES, Role
 from governance.selectors import roles_of, units_visible_to
@@ -211,10 +213,17 @@ def hotline_call(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
+HOTLINE_LIST_SIZE = 100
+
+
 def hotline_list(request: HttpRequest) -> HttpResponse:
+    """The latest calls on the page; the export holds every call the operator may see."""
     _require_role(request.user, HOTLINE_ROLES)
-    calls = selectors.hotline_calls_visible_to(request.user).order_by("-created_at")[:100]
-    return render(request, "dispatch/hotline_list.html", {"calls": calls})
+    calls = selectors.hotline_calls_visible_to(request.user).order_by("-created_at", "-pk")
+    if fmt := requested_format(request):
+        return page_export(request, fmt=fmt, list_name="dispatch.hotline_calls", title=gettext_lazy("Hotline calls"),
+                           objects=calls, columns=HOTLINE_COLUMNS, row=hotline_row)
+    return render(request, "dispatch/hotline_list.html", {"calls": calls[:HOTLINE_LIST_SIZE]})
 
 
 # --- Photos ----------------------------------------------------------------------------------------

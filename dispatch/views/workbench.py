@@ -20,12 +20,13 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from dispatch import services
 from dispatch.case_forms import BulkForm
 from dispatch.display import clock_colour, clock_of
+from dispatch.exports import EVENT_COLUMNS, event_row
 from dispatch.filters import (
     DEFAULT_GROUP,
     GROUPS,
@@ -41,6 +42,7 @@ from dispatch.filters import (
 from dispatch.models import Event, State
 from dispatch.selectors import events_visible_to
 from dispatch.workflow import OPEN_STATES, WorkflowError
+from governance.exports import page_export, requested_format
 from governance.roles import COMMAND_ROLES, Role
 from governance.selectors import active_assignments, roles_of
 
@@ -76,6 +78,13 @@ def tab_links(request: HttpRequest, groups, counts: dict[str, int], current: str
     return tabs
 
 
+def export_cases(request: HttpRequest, fmt: str, rows: QuerySet[Event], *, list_name: str,
+                 now: datetime.datetime) -> HttpResponse:
+    """Every case of the queue under its current tab and filters (all pages) as a file."""
+    return page_export(request, fmt=fmt, list_name=list_name, title=gettext_lazy("Cases"), objects=rows,
+                       columns=EVENT_COLUMNS, row=event_row(now))
+
+
 def page_of(request: HttpRequest, rows: QuerySet[Event], now: datetime.datetime):
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = with_clocks(page.object_list, now)
@@ -93,8 +102,10 @@ def workbench(request: HttpRequest) -> HttpResponse:
     filterset = EventFilter(request.GET or None, queryset=events_visible_to(request.user), request=request, now=now)
     events = filterset.qs
     group = request.GET.get("group") if request.GET.get("group") in GROUPS_BY_KEY else DEFAULT_GROUP
-    counts = group_counts(events, now)
     rows = queue_order(in_group(events, group, now)).select_related(*ROW_RELATED)
+    if fmt := requested_format(request):
+        return export_cases(request, fmt, rows, list_name="dispatch.workbench", now=now)
+    counts = group_counts(events, now)
     page, query = page_of(request, rows, now)
     map_query = request.GET.copy()
     for name in ("group", "page"):
@@ -211,8 +222,10 @@ def department_queue(request: HttpRequest) -> HttpResponse:
     conditions = {key: condition for key, _label, condition in groups}
     group = request.GET.get("group") if request.GET.get("group") in conditions else "sign"
     events = events_visible_to(request.user)
-    counts = events.aggregate(**{key: Count("pk", filter=condition) for key, condition in conditions.items()})
     rows = queue_order(events.filter(conditions[group])).select_related(*ROW_RELATED)
+    if fmt := requested_format(request):
+        return export_cases(request, fmt, rows, list_name="dispatch.department_queue", now=now)
+    counts = events.aggregate(**{key: Count("pk", filter=condition) for key, condition in conditions.items()})
     page, query = page_of(request, rows, now)
     departments = [a.department for a in active_assignments(request.user) if a.department_id in department_ids]
     return render(request, "dispatch/department_queue.html", {
@@ -231,6 +244,8 @@ def verify_queue(request: HttpRequest) -> HttpResponse:
     user = request.user
     visible = events_visible_to(user)
     to_verify = visible.filter(to_verify_q(user)).select_related(*ROW_RELATED)
+    if fmt := requested_format(request):
+        return export_cases(request, fmt, queue_order(to_verify), list_name="dispatch.verify_queue", now=now)
     reports = visible.filter(reporter=user).select_related(*ROW_RELATED).order_by("-created_at")[:20]
     return render(request, "dispatch/verify_queue.html", {
         "to_verify": with_clocks(queue_order(to_verify), now),

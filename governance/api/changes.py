@@ -22,7 +22,7 @@ import binascii
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
@@ -76,23 +76,31 @@ START = Position(-1, 0)
 def _horizon() -> int | None:
     """Transaction ids below this are finished (committed or rolled back); None: no bound needed.
 
-    The oldest transaction still running is the bound (ids at or above the snapshot's xmax count as
-    running too). The reader's own transaction, if it wrote (a test, a request that writes first),
+    The bound is the oldest transaction still running *in this database* (transaction ids are
+    shared by every database of a PostgreSQL server, and another database's long transaction must
+    not hold this feed back); ids at or above the snapshot's xmax count as running too.
+    ``pg_stat_activity`` is read after the snapshot is taken, so a transaction of this database that
+    was running at the snapshot is either still listed there or finished by then. (Its 32-bit
+    ``backend_xid`` is matched with the low bits of the snapshot's 64-bit ids; live ids are never
+    2^32 apart.) The reader's own transaction, if it wrote (a test, a request that writes first),
     does not hold itself back: when nothing else runs below it, its own rows are readable.
     """
     if connection.vendor != "postgresql":
         return None
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned()::text")
+        snapshot, own = cursor.fetchone()
+        # Statistics are cached per transaction: drop the cache, then read them after the snapshot.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
-            """
-            SELECT COALESCE(
-                       (SELECT min(x::text::bigint) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
-                        WHERE x IS DISTINCT FROM pg_current_xact_id_if_assigned()),
-                       pg_snapshot_xmax(pg_current_snapshot())::text::bigint),
-                   pg_current_xact_id_if_assigned()::text::bigint
-            """
+            "SELECT backend_xid::text FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_xid IS NOT NULL"
         )
-        horizon, own = cursor.fetchone()
+        running_here = {int(xid) for (xid,) in cursor.fetchall()}
+    _xmin, xmax, xip = snapshot.split(":")
+    own = int(own) if own is not None else None
+    in_progress = [int(x) for x in xip.split(",") if x]
+    horizon = min((x for x in in_progress if x != own and x % 2**32 in running_here), default=int(xmax))
     return own + 1 if own is not None and horizon == own else horizon
 
 

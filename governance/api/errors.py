@@ -37,8 +37,8 @@ def flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         out: dict[str, list[str]] = {}
         for key, value in detail.items():
-            name = FIELD_NAMES.get(key, key) if not prefix else key
-            out.update(flatten(value, f"{prefix}{name}"))
+            name = f"{prefix}.{key}" if prefix else FIELD_NAMES.get(key, key)
+            out.update(flatten(value, name))
         return out
     if isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
         out = {}

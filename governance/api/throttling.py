@@ -11,6 +11,7 @@ from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from governance.api.auth import client_of
+from governance.audit import client_ip
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,9 @@ class ApiRateThrottle(SimpleRateThrottle):
             return f"client:{client.pk}", client.rate_limit or settings.API_CLIENT_RATE
         if request.user and request.user.is_authenticated:
             return f"user:{request.user.pk}", settings.API_USER_RATE
-        return f"anon:{self.get_ident(request)}", settings.API_ANON_RATE
+        # The address as governance.audit sees it (the proxy's header only when one is configured);
+        # DRF's get_ident would trust any X-Forwarded-For a client cares to send.
+        return f"anon:{client_ip(request)}", settings.API_ANON_RATE
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.ident}

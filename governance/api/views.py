@@ -5,6 +5,10 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_not_required
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from django.http import JsonResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,19 +24,32 @@ class ApiMixin:
     def as_view(cls, **initkwargs):
         return login_not_required(super().as_view(**initkwargs))
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # PostgreSQL refuses NUL in text: refuse it here, with the parameter named, not in the database.
+        bad = [name for name, values in request.query_params.lists()
+               if "\x00" in name or any("\x00" in value for value in values)]
+        if bad:
+            raise serializers.ValidationError({name.replace("\x00", ""): [_("Remove the NUL character.")]
+                                               for name in bad})
+
 
 FEED_LIMIT_MAX = 500
 
 
-class ChangesView(ApiMixin, APIView):
-    """Incremental sync: what changed after ``?cursor=`` (start without one), oldest first.
+CHANGES_DESCRIPTION = (
+    "Incremental sync: what changed after `cursor` (start without one), oldest first. Each entry is "
+    "`{\"op\": \"upsert\", \"id\", \"object\"}` (the object as the list shows it, as it is now) or "
+    "`{\"op\": \"delete\", \"id\", \"object\": null}` (deleted, or no longer in your jurisdiction). "
+    "Apply the entries in order, store `next_cursor` and ask again; `has_more` says whether to ask at once. "
+    "No change is skipped (a transaction that commits late holds the feed back) and an answer gives each "
+    "object once."
+)
 
-    Each entry is ``{"op": "upsert", "id", "object"}`` (the object as the list shows it, at its
-    latest state) or ``{"op": "delete", "id", "object": null}`` (deleted, or no longer in your
-    jurisdiction). Store ``next_cursor`` and ask again; ``has_more`` says whether to ask at once.
-    Subclasses set ``journal`` (the model label), ``get_queryset()`` (the scoped objects) and
-    ``serializer_class`` (the list representation).
-    """
+
+class ChangesView(ApiMixin, APIView):
+    """Incremental sync (``CHANGES_DESCRIPTION``, docs/api.md). Subclasses set ``journal`` (the model
+    label), ``get_queryset()`` (the scoped objects) and ``serializer_class`` (the list representation)."""
 
     journal: str = ""
     serializer_class: type[serializers.Serializer]
@@ -65,7 +82,7 @@ def changes_schema(serializer_class, *, name: str):
         many=True,
     )
     return extend_schema(
-        description=ChangesView.__doc__,
+        description=CHANGES_DESCRIPTION,
         parameters=[
             OpenApiParameter("cursor", OpenApiTypes.STR, description="next_cursor of your last answer; none to start."),
             OpenApiParameter("limit", OpenApiTypes.INT, description="Entries per answer, 1 to 500 (default 200)."),
@@ -75,3 +92,11 @@ def changes_schema(serializer_class, *, name: str):
             fields={"results": entries, "next_cursor": serializers.CharField(), "has_more": serializers.BooleanField()},
         ),
     )
+
+
+@csrf_exempt
+@login_not_required
+def not_found(request, *args, **kwargs) -> JsonResponse:
+    """Any /api/v1/ address no endpoint answers: a 404 in the error format, not the HTML page."""
+    message = gettext("There is no such address in the API; the list is at /api/v1/docs/.")
+    return JsonResponse({"error": {"code": "not_found", "message": message, "fields": {}}}, status=404)

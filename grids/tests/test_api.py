@@ -1,4 +1,5 @@
-"""REST: units and grids, scoped (404 out of scope), GeoJSON simplified per zoom with constant queries."""
+"""REST: units and grids, scoped (404 out of scope), GeoJSON simplified per zoom with constant queries,
+bad query parameters refused in the error format. Tokens: test_api_tokens.py."""
 
 import pytest
 from django.core.cache import cache
@@ -40,13 +41,63 @@ def test_a_grid_worker_of_street_a_sees_only_street_a(client, persona, tree, gri
     assert client.get(reverse("grids-api:grid_detail", args=[99999])).status_code == 404
     assert [g["code"] for g in client.get(reverse("grids-api:grid_list"), {"q": "网格"}).json()] == [a.code]
     assert client.get(reverse("grids-api:unit_detail", args=[tree.community_b.pk])).status_code == 404
-    assert client.get(reverse("grids-api:grid_geojson"), {"unit": tree.community_b.pk}).status_code == 404
-    codes = {u["code"] for u in client.get(reverse("grids-api:unit_list")).json()}
+    codes = {u["code"] for u in client.get(reverse("grids-api:unit_list")).json()["results"]}
     assert tree.community_a.code in codes and tree.community_b.code not in codes
 
 
-def test_anonymous_requests_are_refused(client, grids_ab):
-    assert client.get(reverse("grids-api:grid_geojson")).status_code in (302, 403)
+def test_a_unit_outside_the_jurisdiction_is_refused_like_a_missing_one(client, persona, tree, grids_ab):
+    client.force_login(persona(Role.GRID_WORKER))
+    url = reverse("grids-api:grid_geojson")
+    outside, missing = client.get(url, {"unit": tree.community_b.pk}), client.get(url, {"unit": 999999})
+    assert outside.status_code == missing.status_code == 400
+    assert outside.json() == missing.json()
+    assert outside.json()["error"]["fields"] == {"unit": ["No unit with this id in your jurisdiction."]}
+    features = client.get(url, {"unit": tree.community_a.pk}).json()["features"]
+    assert [f["properties"]["code"] for f in features] == [grids_ab[0].code]
+
+
+def test_anonymous_requests_are_refused_in_the_error_format(client, tree, grids_ab):
+    for url in (reverse("grids-api:grid_geojson"), reverse("grids-api:unit_list"),
+                reverse("grids-api:grid_detail", args=[grids_ab[0].pk])):
+        response = client.get(url)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize(("name", "params", "field"), [
+    ("grid_geojson", {"zoom": "near"}, "zoom"),
+    ("grid_geojson", {"zoom": "40"}, "zoom"),
+    ("grid_geojson", {"bbox": "1,2,3"}, "bbox"),
+    ("grid_geojson", {"bbox": "10,0,5,1"}, "bbox"),
+    ("grid_geojson", {"crs": "mercator"}, "crs"),
+    ("grid_geojson", {"unit": "a"}, "unit"),
+    ("unit_geojson", {"level": "planet"}, "level"),
+    ("unit_list", {"level": "planet"}, "level"),
+    ("unit_list", {"parent": "1.5"}, "parent"),
+])
+def test_bad_query_parameters_are_refused_naming_the_parameter(client, persona, grids_ab, name, params, field):
+    client.force_login(persona(Role.STREET_OPERATOR))
+    response = client.get(reverse(f"grids-api:{name}"), params)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and list(error["fields"]) == [field]
+
+
+def test_the_unit_list_filters_and_pages_in_code_order(client, persona, tree):
+    client.force_login(persona(Role.ADMINISTRATOR))  # the district and everything under it
+    url = reverse("grids-api:unit_list")
+    body = client.get(url, {"page_size": 2}).json()
+    codes = [u["code"] for u in body["results"]]
+    while body["next"]:
+        body = client.get(body["next"]).json()
+        codes += [u["code"] for u in body["results"]]
+    expected = [tree.district, tree.street_a, tree.street_b, tree.community_a, tree.community_b]
+    assert codes == sorted(u.code for u in expected)
+    villages = client.get(url, {"level": "village"}).json()["results"]
+    assert [u["code"] for u in villages] == sorted([tree.community_a.code, tree.community_b.code])
+    children = client.get(url, {"parent": tree.street_b.pk}).json()["results"]
+    assert [u["id"] for u in children] == [tree.community_b.pk]
+    assert client.get(url, {"parent": 999999}).json()["results"] == []
 
 
 def test_the_detail_has_counts_and_team(client, persona, grids_ab):
@@ -121,3 +172,12 @@ def test_unit_boundaries_geojson(client, persona, tree):
     client.force_login(persona(Role.STREET_OPERATOR))
     features = client.get(reverse("grids-api:unit_geojson")).json()["features"]
     assert [f["properties"]["code"] for f in features] == [tree.community_a.code]
+
+
+def test_the_grid_search_answers_the_first_twenty_matches_as_a_plain_list(client, persona, tree):
+    for _ in range(25):
+        grid(tree.community_a)
+    client.force_login(persona(Role.STREET_OPERATOR))
+    found = client.get(reverse("grids-api:grid_list"), {"q": "测试"}).json()
+    assert isinstance(found, list) and len(found) == 20
+    assert [g["code"] for g in found] == sorted(g["code"] for g in found)

@@ -90,7 +90,8 @@ def test_it_rejects_a_bad_point_with_a_message_and_writes_nothing(client, patrol
     client.force_login(worker)
     response = post_points(client, patrol, [fix(1, 0, 0), {**fix(2, 10, 0), **bad}])
     assert response.status_code == 400
-    assert "Point 2" in response.json()["detail"] and message in response.json()["detail"]
+    error = response.json()["error"]["message"]
+    assert "Point 2" in error and message in error
     assert not PatrolPoint.objects.exists()
 
 

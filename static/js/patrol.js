@@ -102,7 +102,7 @@
       if (response.status === 400) {
         // A malformed fix must not block the queue forever: retry one by one, drop what is refused.
         return response.json().catch(function () { return {}; }).then(function (body) {
-          console.warn("patrol points refused:", body.detail);
+          console.warn("patrol points refused:", body.error && body.error.message);
           if (batch.length === 1) { removeSent([batch[0].seq]); return true; }
           return batch.reduce(function (chain, p) {
             return chain.then(function () { return sendBatch([p]); });
