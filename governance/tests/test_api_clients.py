@@ -9,7 +9,7 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from governance.api.auth import hash_key, token_issue
@@ -18,6 +18,14 @@ from governance.roles import Role
 from governance.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Messages are asserted in their English source (the admin's, the command's and the API's)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 ME = "/api/v1/me/"
 TOKEN = re.compile(r"ggv_[A-Za-z0-9_-]{43}")
