@@ -10,10 +10,12 @@ sent once the broker is back.
 from __future__ import annotations
 
 import logging
+import threading
 
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+_discovery = threading.Lock()
 
 
 def enqueue_on_commit(task_name: str, *args) -> None:
@@ -37,5 +39,10 @@ def _task(app, name: str):
     """The registered task ``name``. Web and command processes never start a worker, so the apps'
     ``tasks.py`` modules are imported (Celery's autodiscovery) the first time one is needed."""
     if name not in app.tasks:
-        app.loader.import_default_modules()
+        # One thread at a time: Celery's autodiscovery returns nothing to a second thread while the
+        # first is still importing (its race protection), and that thread's task was refused as
+        # unregistered (found by the worker-killed and Redis-down drills, gthread workers).
+        with _discovery:
+            if name not in app.tasks:
+                app.loader.import_default_modules()
     return app.tasks[name]

@@ -282,8 +282,18 @@ API_ANON_RATE = env_str("API_ANON_RATE", "120/minute")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "GridGov API",
-    "DESCRIPTION": "网格化服务管理平台 REST API. Authentication, scopes, errors, pagination, sync and webhooks: "
-    "see docs/api.md, or the introduction on the documentation page.",
+    "DESCRIPTION": (
+        "网格化服务管理平台 REST API (docs/api.md in the repository says all of this at length).\n\n"
+        "- **Authentication**: `Authorization: Bearer <token>` (tokens of API clients, issued by the platform's "
+        "administrators, with scopes) or the browser's session.\n"
+        "- **Errors**: always `{\"error\": {\"code\", \"message\", \"fields\"}}`; 404 for missing and for not yours alike.\n"
+        "- **Lists**: cursor pagination (`next`/`previous`, `page_size` ≤ 500), filters and `ordering` per list, "
+        "`?format=csv` or `?format=xlsx` for the whole filtered list as a file.\n"
+        "- **Mirroring**: `…/changes/?cursor=` gives every change once, deletions included.\n"
+        "- **Details**: `ETag` / `If-None-Match`. **Writes**: `Idempotency-Key` on filing; states change only "
+        "through the workflow actions, with the `version` you read.\n"
+        "- **Webhooks**: `/api/v1/webhooks/` (signed, retried, replayable). Open311 GeoReport v2: `/open311/v2/`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",

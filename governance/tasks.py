@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import OperationalError
 from django.db.models import Q
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from governance.api import webhooks
 from governance.models import Notification, NotificationWebhook, RoleAssignment, User, WebhookDelivery
@@ -103,15 +103,6 @@ def _backoff(retries: int) -> int:
 WEBHOOK_TRANSIENT = (OperationalError,)  # the database briefly unavailable; HTTP failures are recorded, not raised
 DELIVERIES_RESEND_GRACE_S = 300  # an attempt this late past its time was never sent (or was lost)
 DELIVERIES_RESEND_WINDOW = datetime.timedelta(days=2)
-
-
-@shared_task(name="governance.webhook_fanout", autoretry_for=WEBHOOK_TRANSIENT, retry_backoff=5,
-             retry_backoff_max=300, retry_jitter=True, max_retries=8)
-def webhook_fanout(event_type: str, source: str, object_ids: list[int], at: str) -> int:
-    """Write and send the deliveries of one emitted event (nothing twice if run twice)."""
-    # Labels in the data are written in the platform's language, whoever's request emitted the event.
-    with translation.override(settings.LANGUAGE_CODE):
-        return webhooks.fan_out(event_type=event_type, source=source, object_ids=object_ids, at=at)
 
 
 @shared_task(bind=True, name="governance.webhook_deliver", autoretry_for=WEBHOOK_TRANSIENT, retry_backoff=5,

@@ -210,3 +210,17 @@ def test_an_anonymous_client_cannot_dodge_its_rate_with_a_forged_forwarded_heade
                                       REMOTE_ADDR="192.0.2.7")
         answers.append(throttle.allow_request(Request(raw), None))
     assert answers == [True, True, False]
+
+
+def test_a_database_outage_answers_503_in_the_error_format(loop, token_for, monkeypatch):
+    from django.db import OperationalError
+
+    from dispatch.api import views
+
+    def down(user):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(views, "events_visible_to", down)
+    response = token_for(loop.operator).get(EVENTS)
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert error_of(response)["code"] == "unavailable"

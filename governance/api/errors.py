@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext
 from rest_framework import exceptions, status
@@ -58,8 +59,17 @@ def invalid_response(fields: dict[str, list[str]]) -> Response:
     return error_response(status.HTTP_400_BAD_REQUEST, "invalid", message, fields)
 
 
+DATABASE_DOWN_RETRY_S = 5
+
+
 def api_exception_handler(exc, context) -> Response | None:
     """The API's answer to every refused request; None (→ 500) for real faults."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database is restarting or unreachable (found by the PostgreSQL-restart drill): a clean
+        # 503 a client can retry, not the HTML error page. Django reconnects on the next request.
+        return error_response(status.HTTP_503_SERVICE_UNAVAILABLE, "unavailable",
+                              gettext("The database is not answering; try again in a moment."),
+                              headers={"Retry-After": str(DATABASE_DOWN_RETRY_S)})
     if isinstance(exc, DjangoValidationError):
         set_rollback()
         detail = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD: exc.messages}

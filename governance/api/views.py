@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from django.http import JsonResponse
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -82,6 +83,7 @@ def changes_schema(serializer_class, *, name: str):
         many=True,
     )
     return extend_schema(
+        summary=gettext_lazy("Changes since a cursor (sync)"),
         description=CHANGES_DESCRIPTION,
         parameters=[
             OpenApiParameter("cursor", OpenApiTypes.STR, description="next_cursor of your last answer; none to start."),
@@ -99,4 +101,5 @@ def changes_schema(serializer_class, *, name: str):
 def not_found(request, *args, **kwargs) -> JsonResponse:
     """Any /api/v1/ address no endpoint answers: a 404 in the error format, not the HTML page."""
     message = gettext("There is no such address in the API; the list is at /api/v1/docs/.")
-    return JsonResponse({"error": {"code": "not_found", "message": message, "fields": {}}}, status=404)
+    return JsonResponse({"error": {"code": "not_found", "message": message, "fields": {}}}, status=404,
+                        json_dumps_params={"ensure_ascii": False})

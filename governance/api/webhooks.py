@@ -4,10 +4,12 @@ How an event reaches a client
 -----------------------------
 1. **Emit.** The app that owns the objects calls ``emit(event_type, source=..., ids=[...])`` (or
    ``emit_many``) in the transaction that records what happened. Dispatch does it in the
-   follow-up of each history row, which claims the row once, so each event is emitted once. It
-   costs one small query — does any active subscription want the type? — and, if one does, one
-   ``governance.webhook_fanout`` task sent when the transaction commits.
-2. **Fan out** (``fan_out``, a task, so neither a request nor the sweep pays for it). For every
+   follow-up of each history row — a Celery task, not the request — which claims the row once, so
+   each event is emitted once. It costs one small query — does any active subscription want the
+   type? — and, if one does, the fan-out below, in the same transaction: the deliveries are
+   written with the claim or not at all (a failure drill found that a separate fan-out task lost
+   on its way to the broker lost the webhooks with it).
+2. **Fan out** (``fan_out``). For every
    active subscription of an active client that wants the type, the *source* — registered by the
    app with ``register_source`` — returns the objects the client's account may see, each as the
    API's list shows it to that account. The source uses the app's own scoping selector and list
@@ -80,11 +82,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils import translation
 from django.utils.translation import gettext, ngettext
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -148,9 +152,12 @@ def emit(event_type: str, *, source: str, ids: Iterable[int], at: datetime.datet
 
 
 def emit_many(*, source: str, events: Mapping[str, Iterable[int]], at: datetime.datetime | None = None) -> int:
-    """Queue one fan-out (on commit) per event type that someone listens to, for its object ids.
-    ``at`` is when it happened (default: now). Returns the number of fan-outs queued: 0, after one
-    query, when nobody listens."""
+    """Write the deliveries of each event type someone listens to, for its object ids, in the
+    current transaction (they are sent when it commits). ``at`` is when it happened (default: now).
+    Returns the number of deliveries written: 0, after one query, when nobody listens.
+
+    Writing them here, with the record of what happened, means a delivery can only be lost with
+    that record: a task lost on its way to the broker is re-sent by ``webhook_deliveries_resend``."""
     events = {kind: sorted(set(ids)) for kind, ids in events.items()}
     unknown = set(events) - set(WebhookEvent.values)
     if unknown:
@@ -160,12 +167,13 @@ def emit_many(*, source: str, events: Mapping[str, Iterable[int]], at: datetime.
         return 0
     listened = _types_listened_to()
     when = timezone.localtime(at or timezone.now()).isoformat()
-    queued = 0
-    for kind, ids in events.items():
-        if kind in listened:
-            enqueue_on_commit("governance.webhook_fanout", kind, source, ids, when)
-            queued += 1
-    return queued
+    written = 0
+    # Labels in the data are written in the platform's language, whoever's request emitted the event.
+    with translation.override(settings.LANGUAGE_CODE):
+        for kind, ids in events.items():
+            if kind in listened:
+                written += fan_out(event_type=kind, source=source, object_ids=ids, at=when)
+    return written
 
 
 def _types_listened_to() -> set[str]:

@@ -30,7 +30,7 @@ from dispatch.tests.flow import path_to
 from governance.api import webhooks
 from governance.api.auth import token_issue
 from governance.models import ApiClient, AuditEntry, WebhookDelivery, WebhookSubscription
-from governance.tasks import webhook_deliver, webhook_deliveries_resend, webhook_fanout
+from governance.tasks import webhook_deliver, webhook_deliveries_resend
 from governance.tests.factories import UserFactory
 
 # The dispatch tests' fixtures: a place with a grid, a small catalogue, the loop's people, English.
@@ -330,8 +330,8 @@ def test_the_sweep_announces_overdue_cases_in_one_batch(loop, centre, run_tasks)
                 sweep(now=max(c.step_due_at for c in cases) + datetime.timedelta(minutes=1))
     assert sorted(b["data"]["id"] for b in receiver.bodies()) == sorted(c.pk for c in cases)
     assert all(b["data"]["alert"] == 2 for b in receiver.bodies())
-    fan_outs = [c for c in queued.call_args_list if c.args[0] == "governance.webhook_fanout"]
-    assert len(fan_outs) == 1 and sorted(fan_outs[0].args[3]) == sorted(c.pk for c in cases)
+    sends = [c for c in queued.call_args_list if c.args[0] == "governance.webhook_deliver"]
+    assert len(sends) == 3  # one batch written by the sweep's follow-up, one delivery per case
     cache.delete(LOCK_KEY)
 
 
@@ -375,9 +375,9 @@ def test_a_fan_out_run_twice_writes_each_delivery_once(loop, centre):
     event = report(loop)
     at = timezone.localtime().isoformat()
     with mock.patch("governance.api.webhooks.enqueue_on_commit"):
-        assert webhook_fanout("case.created", "dispatch.event", [event.pk], at) == 1
-        assert webhook_fanout("case.created", "dispatch.event", [event.pk], at) == 0
-        assert webhook_fanout("case.created", "dispatch.event", [event.pk, 10**9], "2026-01-01T00:00:00+08:00") == 1
+        assert webhooks.fan_out(event_type="case.created", source="dispatch.event", object_ids=[event.pk], at=at) == 1
+        assert webhooks.fan_out(event_type="case.created", source="dispatch.event", object_ids=[event.pk], at=at) == 0
+        assert webhooks.fan_out(event_type="case.created", source="dispatch.event", object_ids=[event.pk, 10**9], at="2026-01-01T00:00:00+08:00") == 1
     assert WebhookDelivery.objects.count() == 2
 
 
@@ -388,7 +388,7 @@ def pending_delivery(loop, client_api, url) -> WebhookDelivery:
     subscribe(client_api, url, ["case.created"])
     event = report(loop)
     with mock.patch("governance.api.webhooks.enqueue_on_commit"):
-        webhook_fanout("case.created", "dispatch.event", [event.pk], timezone.localtime().isoformat())
+        webhooks.fan_out(event_type="case.created", source="dispatch.event", object_ids=[event.pk], at=timezone.localtime().isoformat())
     return WebhookDelivery.objects.get()
 
 
