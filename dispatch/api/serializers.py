@@ -11,7 +11,6 @@ checked by the services.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
@@ -36,6 +35,7 @@ from dispatch.models import (
 )
 from dispatch.selectors import events_visible_to
 from dispatch.services import EXTENSION_UNITS
+from governance.api.serializers import StrictInputSerializer
 from governance.deadlines import TimeLimit
 from governance.models import Department
 from governance.selectors import units_visible_to
@@ -49,17 +49,6 @@ CATEGORY_CODE = re.compile(r"^(?P<kind>[a-z]+):(?P<major>\d{2})(?P<minor>\d{2})$
 
 
 # --- Input: shared pieces ------------------------------------------------------------------------
-
-
-class StrictInputSerializer(serializers.Serializer):
-    """Refuses unknown fields, naming each, instead of silently ignoring them."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, Mapping):
-            unknown = sorted(set(data.keys()) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: [gettext("Unknown field.")] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class StrictInputSchema(OpenApiSerializerExtension):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 
 from django.core.validators import URLValidator
 from django.utils.translation import gettext, gettext_lazy as _
@@ -10,18 +9,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.api import webhooks
+from governance.api.serializers import StrictInputSerializer
 from governance.models import WebhookDelivery, WebhookEvent, WebhookSubscription
-
-
-class StrictInputSerializer(serializers.Serializer):
-    """Refuses unknown fields, naming each, instead of silently ignoring them."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, Mapping):
-            unknown = sorted(set(data.keys()) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: [gettext("Unknown field.")] for name in unknown})
-        return super().to_internal_value(data)
 
 
 # --- Who am I ------------------------------------------------------------------------------------
