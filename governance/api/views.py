@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
+from django.http import JsonResponse
+from django.utils.translation import gettext, gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from django.http import JsonResponse
-from django.utils.translation import gettext
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.views.decorators.csrf import csrf_exempt
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,7 +29,7 @@ class ApiMixin:
         bad = [name for name, values in request.query_params.lists()
                if "\x00" in name or any("\x00" in value for value in values)]
         if bad:
-            raise serializers.ValidationError({name.replace("\x00", ""): [_("Remove the NUL character.")]
+            raise serializers.ValidationError({name.replace("\x00", ""): [gettext("Remove the NUL character.")]
                                                for name in bad})
 
 
@@ -62,7 +60,7 @@ class ChangesView(ApiMixin, APIView):
         try:
             limit = min(int(request.query_params.get("limit", 200)), FEED_LIMIT_MAX)
         except ValueError:
-            raise serializers.ValidationError({"limit": ["Give a number of entries, 1 to 500."]}) from None
+            raise serializers.ValidationError({"limit": [gettext("Give a number of entries, 1 to 500.")]}) from None
         page = changes_page(
             user=request.user, model=self.journal, cursor=request.query_params.get("cursor"),
             visible=self.get_queryset(), limit=max(limit, 1),
