@@ -163,3 +163,12 @@ def _fresh_rate_counters(monkeypatch):
     from governance.api.throttling import ApiRateThrottle
 
     monkeypatch.setattr(ApiRateThrottle, "cache", LocMemCache(f"rates-{uuid.uuid4()}", {}))
+
+
+@pytest.fixture(autouse=True)
+def _grids_version_read_fresh():
+    """Each test reads the grids' version stamp afresh: the previous test's grids were rolled back
+    without a signal, and the stamp is otherwise trusted for a couple of seconds (grids.selectors)."""
+    from grids.selectors import _VersionMemo
+
+    _VersionMemo.value = None

@@ -110,6 +110,20 @@ def bench_token(username: str = "syn-dispatcher-d01-1",
     return token_issue(client=client, label="bench (synthetic city)")[1]
 
 
+# The account the benchmarks' reports are filed as: a system feeding reports through the API (as a
+# hotline or IoT platform would), with no jurisdiction, so that its reports (thousands a run, all open)
+# do not land in the queue of the dispatcher whose pages the read benchmarks measure.
+REPORTER = "syn-bench-api"
+
+
+def bench_reporter_token() -> str:
+    """A token for ``REPORTER`` (created once; labelled synthetic like the seeded accounts)."""
+    from governance.models import User
+
+    User.objects.get_or_create(username=REPORTER, defaults={"full_name": "基准接口账号（合成）"})
+    return bench_token(REPORTER, scopes=("dispatch:read", "dispatch:report"))
+
+
 def grid_points(n: int = 2000, *, district_code: str | None = None, seed: int = 7) -> list[tuple[float, float]]:
     """``n`` (lon, lat) points inside real grids of the city (grid centroids checked with the locator)."""
     from grids.models import Grid
@@ -290,6 +304,57 @@ def rss_kib(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU seconds used so far by ``pids`` (from /proc; a process gone counts 0)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process on the machine (the benchmark's database is the busy one)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds spent by the web workers, the Celery worker, PostgreSQL and this process (the load
+    generator) between ``start()`` and ``stop()``: where each request's cost goes on a shared machine."""
+
+    def __init__(self, servers: Servers):
+        self.servers = servers
+
+    def _read(self) -> dict[str, float]:
+        import resource
+
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        return {"web": cpu_seconds(self.servers.web_pids()), "celery": cpu_seconds(self.servers.worker_pids()),
+                "postgres": cpu_seconds(postgres_pids()), "load_generator": me.ru_utime + me.ru_stime}
+
+    def start(self) -> CpuMeter:
+        self.before = self._read()
+        return self
+
+    def per_request_ms(self, requests: int) -> dict[str, float]:
+        after = self._read()
+        used = {k: after[k] - self.before[k] for k in after}
+        used["total"] = sum(used.values())
+        return {k: round(v * 1000 / max(requests, 1), 1) for k, v in used.items()}
 
 
 def emit(figures: dict) -> None:

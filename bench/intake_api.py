@@ -6,8 +6,9 @@
    commit and WAL flush each) into a scratch table ``bench_insert_floor`` (dropped afterwards),
    ``--total`` rows: rows/s and per-insert p50/p95/p99.
 2. Closed loop: ``--threads`` keep-alive clients POST /api/v1/dispatch/events/ as fast as answers come
-   (``--total`` reports; a token of a district dispatcher holding dispatch:report, a unique
-   Idempotency-Key each, points at centroids of real grids of gg_city): throughput and latencies.
+   (``--total`` reports; a token of the benchmarks' reporting account ``syn-bench-api``, a system
+   with no jurisdiction; a unique Idempotency-Key each, points at centroids of real grids of gg_city):
+   throughput and latencies, and the CPU each report costs in every process.
 3. Open loop at ``--rate`` requests/s for ``--rate-seconds``: latencies at the target rate.
 
 gunicorn (gthread, 3 workers × 4 threads) and a Celery worker run against gg_city and Redis db 9
@@ -26,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common  # noqa: E402
-from bench.common import Load, Servers, emit, json_request, say, summary  # noqa: E402
+from bench.common import CpuMeter, Load, Servers, emit, json_request, say, summary  # noqa: E402
 
 
 def insert_floor(database_url: str, *, threads: int, total: int) -> dict:
@@ -91,7 +92,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     common.setup_django()
-    token = common.bench_token()
+    token = common.bench_reporter_token()
     points = common.grid_points(2000)
     category = common.report_category()
     run = uuid.uuid4().hex[:8]
@@ -113,9 +114,11 @@ def main(argv: list[str]) -> int:
     with Servers(web_workers=args.web_workers) as servers:
         Load(servers.port, lambda t, n: report(t, n, "warm"), threads=4, total=100).run()
         say("closed loop …")
+        meter = CpuMeter(servers).start()
         closed = Load(servers.port, lambda t, n: report(t, n, "closed"), threads=args.threads, total=args.total).run()
         figures["closed_loop"] = {**{k: v for k, v in closed.figures().items() if k != "kinds"},
-                                  **closed.figures()["kinds"].get("intake", {})}
+                                  **closed.figures()["kinds"].get("intake", {}),
+                                  "cpu_ms_per_report": meter.per_request_ms(closed.figures()["ok"])}
         say(f"  {figures['closed_loop']}")
         if closed.error_samples:
             say("  errors: " + " | ".join(closed.error_samples))

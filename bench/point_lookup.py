@@ -4,6 +4,10 @@ Run from the repo root, no Django needed:
 
     .venv/bin/python bench/point_lookup.py [--side 100] [--lookups 200000] [--segments 3] [--seed 1]
 
+or, with ``--city``, on the grids of the seeded city database (``manage.py seed_city``; BENCH_DATABASE_URL,
+default gg_city): the index the app builds (``grids.selectors.grid_locator``) over its 10,000 grids,
+and ``locate_point`` as a report calls it (index, then the grid and its units from the database).
+
 The grids are the cells of a jittered lattice whose edges also carry jittered
 intermediate vertices. Neighbours share the very same edge coordinates, so the
 cells tile the rectangle exactly (no gaps, no overlaps), yet no edge is axis
@@ -94,6 +98,36 @@ def timed(func, *args):
     return result, time.perf_counter() - start
 
 
+def city(args) -> None:
+    """The same lookups on the seeded city's grids, through the app's own functions."""
+    from bench import common
+
+    common.setup_django()
+    from django.db.models import Max, Min
+
+    from grids.models import Grid
+    from grids.selectors import grid_locator, locate_point
+
+    locator, build_s = timed(grid_locator)
+    box = Grid.objects.filter(is_active=True).aggregate(Min("min_lon"), Min("min_lat"), Max("max_lon"), Max("max_lat"))
+    minx, miny, maxx, maxy = box["min_lon__min"], box["min_lat__min"], box["max_lon__max"], box["max_lat__max"]
+    rng = random.Random(args.seed + 1)
+    points = [(rng.uniform(minx, maxx), rng.uniform(miny, maxy)) for _ in range(args.lookups)]
+    single, single_s = timed(lambda: [locator.locate(lon, lat) for lon, lat in points])
+    batch, batch_s = timed(locator.locate_many, points)
+    assert single == batch, "locate and locate_many disagree"
+    full_n = min(args.lookups, 5000)
+    _found, full_s = timed(lambda: [locate_point(lon, lat) for lon, lat in points[:full_n]])
+    common.emit({
+        "bench": "point_lookup_city", "database": common.DATABASE_URL.rsplit("/", 1)[-1], "grids": len(locator),
+        "build_s": round(build_s, 3), "lookups": args.lookups,
+        "inside_share": round(sum(r.grid_id is not None for r in single) / len(single), 3),
+        "single_per_s": round(args.lookups / single_s), "batch_per_s": round(args.lookups / batch_s),
+        "locate_point_lookups": full_n, "locate_point_per_s": round(full_n / full_s),
+        "python": platform.python_version(), "shapely": shapely.__version__, "geos": shapely.geos_version_string,
+    })
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--side", type=int, default=100, help="grids per side (side^2 grids)")
@@ -101,7 +135,11 @@ def main() -> None:
     parser.add_argument("--outside", type=int, default=10_000, help="lookups outside every grid")
     parser.add_argument("--segments", type=int, default=3, help="segments per cell edge (vertex count)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--city", action="store_true", help="the seeded city database's grids (see above)")
     args = parser.parse_args()
+    if args.city:
+        city(args)
+        return
 
     grids, (minx, miny, maxx, maxy) = synthetic_grids(args.side, args.seed, args.segments)
     locator, build_s = timed(GridLocator, grids)

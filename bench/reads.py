@@ -1,9 +1,11 @@
 """Reads on the city-scale database: the command-centre queue page, the case list API, the case page
 and the grid GeoJSON of a district, under gunicorn with concurrent keep-alive clients.
 
-    .venv/bin/python bench/reads.py [--threads 8] [--seconds 20]
+    .venv/bin/python bench/reads.py [--threads 8] [--seconds 20] [--rate N]
 
-Each kind is measured on its own, closed loop, ``--threads`` clients for ``--seconds``:
+Each kind is measured on its own, ``--threads`` clients for ``--seconds``: closed loop (each client sends
+as soon as it has its answer: the throughput, and latencies under saturation), or with ``--rate``, open
+loop at N requests/s of that kind (latencies at a given load, queueing included):
 - ``queue_dispatcher``: GET /dispatch/ (workbench) signed in as a district dispatcher (syn-dispatcher-d01-1);
 - ``queue_operator``: the same page as a street operator (syn-operator-s0101-1);
 - ``case_list_api``: GET /api/v1/dispatch/events/ with the dispatcher's token (first page);
@@ -69,16 +71,18 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--rate", type=float, default=None, help="requests/s of each kind (open loop)")
     parser.add_argument("--kinds", default=",".join(KINDS))
     args = parser.parse_args(argv)
     common.setup_django()
-    figures: dict = {"benchmark": "reads", "machine": common.machine(), "threads": args.threads, "kinds": {}}
+    figures: dict = {"benchmark": "reads", "machine": common.machine(), "threads": args.threads, "rate": args.rate,
+                     "kinds": {}}
     with Servers(collectstatic=True) as servers:
         mix = ReadMix(servers)
         for kind in args.kinds.split(","):
             Load(servers.port, lambda t, n, k=kind: mix.request(k, n), threads=2, total=20).run()  # warm
             load = Load(servers.port, lambda t, n, k=kind: mix.request(k, n), threads=args.threads,
-                        seconds=args.seconds).run()
+                        seconds=args.seconds, rate=args.rate).run()
             f = load.figures()
             figures["kinds"][kind] = {**f["kinds"].get(kind, {}), "rps": f["rps"], "errors": f["errors"],
                                       "target_p95_ms": TARGETS_MS.get(kind)}

@@ -11,6 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from dispatch.filters import my_department_ids
 from dispatch.models import (
     LIMIT_UNIT_CHOICES,
     Assignment,
@@ -20,7 +21,6 @@ from dispatch.models import (
     SupervisionOrder,
     Urgency,
 )
-from dispatch.filters import my_department_ids
 from dispatch.selectors import active_minor_classes
 from dispatch.services import EXTENSION_UNITS
 from dispatch.workflow import ACTIONS
@@ -51,7 +51,8 @@ class PhotosField(forms.FileField):
 
 
 def active_departments():
-    return Department.objects.filter(is_active=True).select_related("unit").order_by("unit__path", "name")
+    return (Department.objects.filter(is_active=True).select_related("unit").defer("unit__boundary")
+            .order_by("unit__path", "name"))
 
 
 def category_choices() -> list:

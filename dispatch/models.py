@@ -186,6 +186,18 @@ class Alert(models.IntegerChoices):
     RED = 2, _("Overdue")
 
 
+# Where a case's work still goes on: every open state (dispatch.workflow.OPEN_STATES) and closed cases
+# waiting for their call-back. The queues and the deadline sweep read only these rows, through the
+# partial indexes on Event: a small share of a city's cases, however many years are closed.
+LIVE_STATES = tuple(sorted({
+    State.REPORTED, State.ACCEPTED, State.REGISTERED, State.DISPATCHED, State.RETURNED, State.SIGNED,
+    State.IN_PROGRESS, State.EXTENSION_REQUESTED, State.SUSPENDED, State.BACKLOG, State.HANDLED, State.VERIFYING,
+    State.REWORK, State.CLOSED,
+}))
+# The states whose step clock the deadline sweep watches: the live ones less those paused.
+SWEPT_STATES = tuple(s for s in LIVE_STATES if s not in (State.SUSPENDED, State.BACKLOG))
+
+
 class Satisfaction(models.TextChoices):
     SATISFIED = "satisfied", _("Satisfied")
     BASICALLY = "basically", _("Basically satisfied")
@@ -298,6 +310,18 @@ class Event(models.Model):
             models.Index(fields=["state", "step_yellow_at"], name="event_state_yellow"),
             models.Index(fields=["state", "step_due_at"], name="event_state_due"),
             models.Index(fields=["minor", "created_at"], name="event_minor_created"),
+            # The queues' scope (a unit's subtree, by place or by owning centre) over live cases only.
+            models.Index(fields=["unit_path"], opclasses=["varchar_pattern_ops"],
+                         condition=Q(state__in=LIVE_STATES), name="event_live_unit_path"),
+            models.Index(fields=["owner_path"], opclasses=["varchar_pattern_ops"],
+                         condition=Q(state__in=LIVE_STATES), name="event_live_owner_path"),
+            # Open cases per grid, the map's measure (index-only: a grid's few live cases, not its years).
+            models.Index(fields=["grid", "state"], condition=Q(state__in=LIVE_STATES), name="event_live_grid"),
+            # The sweep's two lines: only the cases that have not crossed them yet.
+            models.Index(fields=["step_due_at"], condition=Q(state__in=SWEPT_STATES, alert__lt=Alert.RED),
+                         name="event_sweep_red"),
+            models.Index(fields=["step_yellow_at"], condition=Q(state__in=SWEPT_STATES, alert__lt=Alert.YELLOW),
+                         name="event_sweep_yellow"),
         ]
 
     def __str__(self) -> str:

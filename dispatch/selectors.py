@@ -35,14 +35,27 @@ def events_visible_to(user) -> QuerySet[Event]:
     return Event.objects.filter(condition)
 
 
+# What a case's page and detail show of its relations, loaded with the case; without the boundaries of
+# its grid and units (polygons of hundreds of points, decoded for nothing: the page names them).
+DETAIL_RELATED = ("minor__major", "grid", "unit", "owner_unit", "department", "reporter", "merged_into", "verifier")
+NO_BOUNDARIES = ("grid__boundary", "unit__boundary", "owner_unit__boundary")
+
+
 def get_event_for_user(user, pk) -> Event:
     """The case if ``user`` may see it; 404 for missing and for not yours alike."""
     try:
-        return events_visible_to(user).select_related(
-            "minor__major", "grid", "unit", "owner_unit", "department", "reporter", "merged_into", "verifier"
-        ).get(pk=pk)
+        return events_visible_to(user).select_related(*DETAIL_RELATED).defer(*NO_BOUNDARIES).get(pk=pk)
     except (Event.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+def get_own_report(user, pk) -> Event:
+    """A case ``user`` has just filed, by its key alone: its reporter always sees it (see
+    ``events_visible_to``), so the scope filter, the costly part of a read, is not needed."""
+    event = Event.objects.select_related(*DETAIL_RELATED).defer(*NO_BOUNDARIES).get(pk=pk)
+    if event.reporter_id != user.pk:
+        raise Http404
+    return event
 
 
 def get_event_by_receipt(code: str) -> Event:

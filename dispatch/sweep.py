@@ -27,9 +27,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
-from dispatch import clock
 from dispatch.journal import journal_event_ids
-from dispatch.models import Alert, Assignment, Event, State, SupervisionOrder, Transition
+from dispatch.models import SWEPT_STATES, Alert, Assignment, Event, SupervisionOrder, Transition
 from dispatch.notify import follow_up_many
 from dispatch.workflow import OPEN_STATES
 from governance.models import AdministrativeUnit, AuditEntry
@@ -37,9 +36,6 @@ from governance.models import AdministrativeUnit, AuditEntry
 LOCK_KEY = "dispatch:sweep:lock"
 LOCK_TIMEOUT_S = 600  # longer than any sweep; a crashed worker's lock expires by itself
 BATCH = 2000  # rows locked and marked per transaction
-
-# States whose step clock runs. Suspended and backlog cases keep their clock fields but are paused.
-SWEPT_STATES = sorted(s for s in clock.STEP_OF_STATE if s not in (State.SUSPENDED, State.BACKLOG))
 
 # Labels of the history rows the sweep writes (workflow.ACTIONS holds those people take).
 ACTION_LABELS = {

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",  # the built-in widget templates, for FORM_RENDERER below
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -97,6 +98,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets render through the project's template engine, so templates/django/forms/ can override
+# Django's own (select.html: options written inline, several times faster on long lists).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {
     "default": env_database(

@@ -4,10 +4,12 @@ import datetime
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -100,15 +102,44 @@ def is_on_team(grid, user) -> bool:
 # --- Version stamp and locating ------------------------------------------------------------------
 
 
+# How long a process trusts the version stamp it last read. Locating a report must not cost a scan of
+# every grid (10,000 in a city) each time; a grid edited in another process is seen here within this.
+VERSION_RECHECK_SECONDS = 2.0
+
+
+class _VersionMemo:
+    lock = threading.Lock()
+    value: str | None = None
+    read_at = float("-inf")
+
+
 def grids_version() -> str:
-    """Changes whenever any grid is created, changed or deleted, in any process (one cheap query).
+    """Changes whenever any grid is created, changed or deleted, in any process.
 
     Every grid write goes through ``save()``, which bumps ``updated_at`` (auto_now); a deletion lowers
-    the count. Read from the database, not a per-process cache, so that every worker agrees.
+    the count. Read from the database, not a per-process cache, so that every worker agrees; each process
+    reads it at most every ``VERSION_RECHECK_SECONDS``, and at once after a grid write of its own
+    (``forget_grids_version``, connected to Grid's save and delete in ``grids.apps``).
     """
+    with _VersionMemo.lock:
+        if _VersionMemo.value is not None and time.monotonic() - _VersionMemo.read_at < VERSION_RECHECK_SECONDS:
+            return _VersionMemo.value
     stamp = Grid.objects.aggregate(n=Count("pk"), last=Max("updated_at"))
     last = stamp["last"].timestamp() if stamp["last"] else 0
-    return f"{stamp['n']}-{last:.6f}"
+    value = f"{stamp['n']}-{last:.6f}"
+    with _VersionMemo.lock:
+        _VersionMemo.value, _VersionMemo.read_at = value, time.monotonic()
+    return value
+
+
+def forget_grids_version(**_kwargs) -> None:
+    """Make this process read the version stamp again: now, and when the writing transaction commits."""
+    def forget():
+        with _VersionMemo.lock:
+            _VersionMemo.value = None
+
+    forget()
+    transaction.on_commit(forget)
 
 
 class _LocatorCache:
@@ -158,7 +189,7 @@ def locate_point(lon: float, lat: float) -> LocateResult:
     hit = grid_locator().locate(lon, lat)
     if hit.nearest_grid_id is None:
         return LocateResult(grid=None)
-    grid = Grid.objects.select_related("community").get(pk=hit.nearest_grid_id)
+    grid = Grid.objects.select_related("community").defer("boundary", "community__boundary").get(pk=hit.nearest_grid_id)
     if hit.grid_id is None:
         return LocateResult(grid=None, nearest_grid=grid, distance_m=hit.distance_m)
     return LocateResult(grid=grid, units=grid.community.lineage(), nearest_grid=grid, distance_m=0.0)

@@ -39,7 +39,7 @@ from dispatch.api import serializers
 from dispatch.journal import JOURNAL
 from dispatch.models import Alert, Assignment, Channel, Event, State, Transition
 from dispatch.permissions import is_centre
-from dispatch.selectors import catalogue_search, catalogue_tree, events_visible_to, get_event_for_user
+from dispatch.selectors import catalogue_search, catalogue_tree, events_visible_to, get_event_for_user, get_own_report
 from dispatch.workflow import ACTIONS, NotAllowed, actions_for
 from governance.api.errors import error_response
 from governance.api.etags import etag_response
@@ -189,7 +189,7 @@ class EventListCreateView(ExportMixin, ApiMixin, generics.ListAPIView):
         headers = {"Location": request.build_absolute_uri(reverse("dispatch-api:event_detail", args=[event.pk]))}
         if not created:
             headers["Idempotent-Replayed"] = "true"
-        return etag_response(request, _detail_data(request, event.pk), headers=headers,
+        return etag_response(request, _detail_data(request, get_own_report(request.user, event.pk)), headers=headers,
                              status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
@@ -218,9 +218,9 @@ def _idempotency_key(request) -> str | None:
 # --- One case ------------------------------------------------------------------------------------
 
 
-def _detail_data(request, pk) -> dict:
-    """The case as ``request.user`` may see it, with the actions that user may take now (404 if not theirs)."""
-    event = get_event_for_user(request.user, pk)
+def _detail_data(request, event: Event) -> dict:
+    """``event`` (read through a selector that checked ``request.user`` may see it) as that user may see
+    it, with the actions the user may take now."""
     prefetch_related_objects(
         [event],
         Prefetch("assignments", queryset=Assignment.objects.select_related("department")),
@@ -266,7 +266,7 @@ class EventDetailView(ApiMixin, APIView):
         },
     )
     def get(self, request, pk: int):
-        return etag_response(request, _detail_data(request, pk))
+        return etag_response(request, _detail_data(request, get_event_for_user(request.user, pk)))
 
 
 # --- Workflow actions ----------------------------------------------------------------------------
@@ -408,7 +408,7 @@ class EventActionView(ApiMixin, APIView):
             now = get_event_for_user(request.user, pk)
             return error_response(exc.status, "not_allowed", exc.message,
                                   allowed_actions=[a["name"] for a in allowed_api_actions(request.user, now)])
-        return etag_response(request, _detail_data(request, pk))
+        return etag_response(request, _detail_data(request, get_event_for_user(request.user, pk)))
 
 
 EventActionView.post = _action_schema()(EventActionView.post)

@@ -258,3 +258,14 @@ def test_a_community_staff_member_elsewhere_is_not_told(loop, persona):
     event = dispatched(loop)
     sweep(now=event.step_due_at + SECOND)
     assert not Notification.objects.filter(recipient=community_b_staff).exists()
+
+
+def test_the_state_lists_behind_the_partial_indexes_match_the_workflow_and_the_clock():
+    """The sweep's and the queues' partial indexes hold the rows of these lists only; a state the clock
+    or the workflow adds later must join them, or the sweep and the tab counts would miss its cases."""
+    from dispatch.clock import STEP_OF_STATE
+    from dispatch.models import LIVE_STATES, SWEPT_STATES
+    from dispatch.workflow import OPEN_STATES
+
+    assert set(LIVE_STATES) == set(OPEN_STATES) | {State.CLOSED}
+    assert set(SWEPT_STATES) == set(STEP_OF_STATE) - {State.SUSPENDED, State.BACKLOG}

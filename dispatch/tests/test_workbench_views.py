@@ -205,7 +205,7 @@ def test_the_workbench_does_not_query_per_row(client, loop, django_assert_max_nu
     bring_to(loop, State.DISPATCHED)
     client.force_login(loop.operator)
     queue(client)
-    with django_assert_max_num_queries(16) as few:
+    with django_assert_max_num_queries(17) as few:
         queue(client)
     for i in range(12):
         report(loop, title=f"又一件{i}")

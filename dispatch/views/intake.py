@@ -83,7 +83,7 @@ REPORT_PAGE_TEXT = {
 
 def _reporting_units(user) -> QuerySet:
     return (units_visible_to(user).filter(level__in=[UnitLevel.VILLAGE, UnitLevel.TOWNSHIP])
-            .select_related("parent").order_by("path"))
+            .select_related("parent").defer("boundary", "parent__boundary").order_by("path"))
 
 
 def report(request: HttpRequest) -> HttpResponse:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -39,19 +39,30 @@ from dispatch.filters import (
     queue_order,
     to_verify_q,
 )
-from dispatch.models import Event, State
+from dispatch.models import LIVE_STATES, Event, MinorClass, State
 from dispatch.selectors import events_visible_to
 from dispatch.workflow import OPEN_STATES, WorkflowError
 from governance.exports import page_export, requested_format
+from governance.models import AdministrativeUnit
 from governance.roles import COMMAND_ROLES, Role
 from governance.selectors import active_assignments, roles_of
+from grids.models import Grid
 
 WORKBENCH_ROLES = COMMAND_ROLES | {Role.LEADER, Role.ADMINISTRATOR}
 VERIFY_ROLES = frozenset({Role.GRID_WORKER, Role.GRID_LEADER})
 PAGE_SIZE = 50
 MAP_POINTS_CAP = 5000
-# What a queue row shows, loaded with the row (no query per row).
-ROW_RELATED = ("minor__major", "unit", "grid", "department")
+
+
+def with_row_relations(rows: QuerySet[Event]) -> QuerySet[Event]:
+    """What a queue row shows: fetched for the rows of the page only, by key (joined, they would be joined
+    to every case in the queue before its sort), and without the polygons it does not show."""
+    return rows.prefetch_related(
+        Prefetch("minor", queryset=MinorClass.objects.select_related("major")),
+        Prefetch("unit", queryset=AdministrativeUnit.objects.defer("boundary")),
+        Prefetch("grid", queryset=Grid.objects.defer("boundary")),
+        "department",
+    )
 
 
 def require_roles(user, roles) -> None:
@@ -85,8 +96,13 @@ def export_cases(request: HttpRequest, fmt: str, rows: QuerySet[Event], *, list_
                        columns=EVENT_COLUMNS, row=event_row(now))
 
 
-def page_of(request: HttpRequest, rows: QuerySet[Event], now: datetime.datetime):
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+def page_of(request: HttpRequest, rows: QuerySet[Event], now: datetime.datetime, *, count: int | None = None):
+    """The requested page of ``rows`` with their clocks; ``count``, when the caller already knows how
+    many rows there are (the tab counts), spares the paginator counting them again."""
+    paginator = Paginator(rows, PAGE_SIZE)
+    if count is not None:
+        paginator.count = count
+    page = paginator.get_page(request.GET.get("page"))
     page.object_list = with_clocks(page.object_list, now)
     query = request.GET.copy()
     query.pop("page", None)
@@ -102,11 +118,11 @@ def workbench(request: HttpRequest) -> HttpResponse:
     filterset = EventFilter(request.GET or None, queryset=events_visible_to(request.user), request=request, now=now)
     events = filterset.qs
     group = request.GET.get("group") if request.GET.get("group") in GROUPS_BY_KEY else DEFAULT_GROUP
-    rows = queue_order(in_group(events, group, now)).select_related(*ROW_RELATED)
+    rows = with_row_relations(queue_order(in_group(events, group, now)))
     if fmt := requested_format(request):
         return export_cases(request, fmt, rows, list_name="dispatch.workbench", now=now)
     counts = group_counts(events, now)
-    page, query = page_of(request, rows, now)
+    page, query = page_of(request, rows, now, count=counts[group])
     map_query = request.GET.copy()
     for name in ("group", "page"):
         map_query.pop(name, None)
@@ -222,11 +238,12 @@ def department_queue(request: HttpRequest) -> HttpResponse:
     conditions = {key: condition for key, _label, condition in groups}
     group = request.GET.get("group") if request.GET.get("group") in conditions else "sign"
     events = events_visible_to(request.user)
-    rows = queue_order(events.filter(conditions[group])).select_related(*ROW_RELATED)
+    rows = with_row_relations(queue_order(events.filter(conditions[group])))
     if fmt := requested_format(request):
         return export_cases(request, fmt, rows, list_name="dispatch.department_queue", now=now)
-    counts = events.aggregate(**{key: Count("pk", filter=condition) for key, condition in conditions.items()})
-    page, query = page_of(request, rows, now)
+    counts = events.filter(state__in=LIVE_STATES).aggregate(  # every tab lies within the live cases
+        **{key: Count("pk", filter=condition) for key, condition in conditions.items()})
+    page, query = page_of(request, rows, now, count=counts[group])
     departments = [a.department for a in active_assignments(request.user) if a.department_id in department_ids]
     return render(request, "dispatch/department_queue.html", {
         "tabs": tab_links(request, [(key, label) for key, label, _c in groups], counts, group),
@@ -243,10 +260,10 @@ def verify_queue(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     user = request.user
     visible = events_visible_to(user)
-    to_verify = visible.filter(to_verify_q(user)).select_related(*ROW_RELATED)
+    to_verify = with_row_relations(visible.filter(to_verify_q(user)))
     if fmt := requested_format(request):
         return export_cases(request, fmt, queue_order(to_verify), list_name="dispatch.verify_queue", now=now)
-    reports = visible.filter(reporter=user).select_related(*ROW_RELATED).order_by("-created_at")[:20]
+    reports = with_row_relations(visible.filter(reporter=user)).order_by("-created_at")[:20]
     return render(request, "dispatch/verify_queue.html", {
         "to_verify": with_clocks(queue_order(to_verify), now),
         "reports": with_clocks(reports, now),

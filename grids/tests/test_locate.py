@@ -59,3 +59,24 @@ def test_the_version_stamp_sees_deletions(tree):
     g.delete()
     assert selectors.grids_version() != before
     assert locate_point(*lonlat(50, 50)).grid is None
+
+
+def test_a_grid_changed_by_another_process_is_seen_once_the_stamp_is_read_again(tree, monkeypatch):
+    """Locating reads the version stamp at most every VERSION_RECHECK_SECONDS (not a scan of every grid
+    per report); a change made elsewhere, without this process's save signal, shows after that."""
+    import datetime
+
+    from django.utils import timezone
+
+    from grids.models import Grid
+
+    g = grid(tree.community_a, boundary=rect(0, 0, 100, 100))
+    assert locate_point(*lonlat(50, 50)).grid == g
+    # Another process moves the grid: a plain UPDATE, so no signal reaches this process.
+    Grid.objects.filter(pk=g.pk).update(boundary=rect(1000, 0, 1100, 100), min_lon=lonlat(1000, 0)[0],
+                                        max_lon=lonlat(1100, 0)[0],
+                                        updated_at=timezone.now() + datetime.timedelta(seconds=1))
+    assert locate_point(*lonlat(50, 50)).grid == g  # within the interval: the index this process built
+    monkeypatch.setattr(selectors, "VERSION_RECHECK_SECONDS", 0)  # the interval has passed
+    assert locate_point(*lonlat(50, 50)).grid is None
+    assert locate_point(*lonlat(1050, 50)).grid == g
