@@ -23,7 +23,7 @@ from django.utils.translation import gettext
 from dispatch import clock
 from dispatch.journal import JOURNAL
 from dispatch.models import Assignment, Event, Reporter, State, SupervisionOrder, Transition, Urgency
-from dispatch.selectors import events_visible_to
+from dispatch.selectors import events_visible_to, with_list_relations
 from dispatch.workflow import WITH_DEPARTMENT
 from governance.api import webhooks
 from governance.models import RoleAssignment, User
@@ -360,7 +360,7 @@ def webhook_cases(account, ids: list[int]) -> dict[int, dict]:
     """The cases among ``ids`` that ``account`` may see, as GET /api/v1/dispatch/events/ lists them."""
     from dispatch.api.serializers import EventListOutputSerializer  # it imports (via display, sweep) this module
 
-    cases = events_visible_to(account).filter(pk__in=ids).select_related("minor__major", "unit", "grid", "department")
+    cases = with_list_relations(events_visible_to(account).filter(pk__in=ids))
     return {case.pk: EventListOutputSerializer(case).data for case in cases}
 
 

@@ -100,7 +100,7 @@ class AdministrativeUnit(models.Model):
 
     def ancestors(self) -> list[AdministrativeUnit]:
         ids = [int(pk) for pk in self.path.strip("/").split("/")[:-1] if pk]
-        by_id = AdministrativeUnit.objects.in_bulk(ids)
+        by_id = AdministrativeUnit.objects.defer("boundary").in_bulk(ids)  # names and paths, not polygons
         return [by_id[pk] for pk in ids if pk in by_id]
 
 

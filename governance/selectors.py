@@ -112,6 +112,7 @@ def active_assignments(user) -> list[RoleAssignment]:
             RoleAssignment.objects.filter(user=user)
             .active()
             .select_related("unit", "department", "department__unit")
+            .defer("unit__boundary", "department__unit__boundary")  # a district's polygon, on every request
             .order_by("role", "pk")
         )
         user._gridgov_assignments = cached

@@ -39,7 +39,13 @@ from dispatch.api import serializers
 from dispatch.journal import JOURNAL
 from dispatch.models import Alert, Assignment, Channel, Event, State, Transition
 from dispatch.permissions import is_centre
-from dispatch.selectors import catalogue_search, catalogue_tree, events_visible_to, get_event_for_user, get_own_report
+from dispatch.selectors import (
+    catalogue_search,
+    catalogue_tree,
+    events_visible_to,
+    get_event_for_user,
+    with_list_relations,
+)
 from dispatch.workflow import ACTIONS, NotAllowed, actions_for
 from governance.api.errors import error_response
 from governance.api.etags import etag_response
@@ -140,7 +146,7 @@ class EventListCreateView(ExportMixin, ApiMixin, generics.ListAPIView):
     ordering = ["-created_at"]
 
     def get_queryset(self):
-        return events_visible_to(self.request.user).select_related("minor__major", "unit", "grid", "department")
+        return with_list_relations(events_visible_to(self.request.user))
 
     @extend_schema(
         summary=gettext_lazy("File a report"),
@@ -189,7 +195,10 @@ class EventListCreateView(ExportMixin, ApiMixin, generics.ListAPIView):
         headers = {"Location": request.build_absolute_uri(reverse("dispatch-api:event_detail", args=[event.pk]))}
         if not created:
             headers["Idempotent-Replayed"] = "true"
-        return etag_response(request, _detail_data(request, get_own_report(request.user, event.pk)), headers=headers,
+            event = get_event_for_user(request.user, event.pk)
+        # A new case is answered from the row just written, with its relations in hand: its reporter
+        # always sees it (selectors.events_visible_to), so it is not read again through the scope.
+        return etag_response(request, _detail_data(request, event), headers=headers,
                              status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
@@ -200,7 +209,7 @@ class EventChangesView(ChangesView):
     serializer_class = serializers.EventListOutputSerializer
 
     def get_queryset(self):
-        return events_visible_to(self.request.user).select_related("minor__major", "unit", "grid", "department")
+        return with_list_relations(events_visible_to(self.request.user))
 
 
 def _idempotency_key(request) -> str | None:
