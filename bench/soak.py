@@ -7,7 +7,9 @@ Open loop at ``--rate`` requests/s in all: 40 % reports (POST /api/v1/dispatch/e
 list API, 15 % queue page (dispatcher / operator), 15 % case page, 10 % grid GeoJSON of a district.
 gunicorn runs without --max-requests here, so the same worker processes serve throughout; the RSS of
 every gunicorn worker and of the Celery worker (main + pool) is sampled from /proc every 10 s.
-Prints one JSON line: requests, errors, p95 per kind, RSS start/end/max per process.
+Prints one JSON line: requests, errors, p95 per kind, RSS start/end/max per process and the total
+RSS of gunicorn's workers and of Celery at each minute (flat after the first minute's warm-up: the
+grid index, the geometry and template caches).
 """
 
 from __future__ import annotations
@@ -89,12 +91,22 @@ def main(argv: list[str]) -> int:
                 "total_end_mib": round(totals[-1], 1) if totals else None,
                 "total_max_mib": round(max(totals), 1) if totals else None}
 
+    def by_minute(group: str) -> list[float]:
+        """Total RSS of the group (MiB) at each minute mark, from the sample nearest to it."""
+        marks = []
+        for minute in range(int(args.minutes) + 1):
+            near = min((s for s in samples if s[group]), key=lambda s: abs(s["t"] - minute * 60), default=None)
+            if near is not None:
+                marks.append(round(sum(near[group].values()) / 1024, 1))
+        return marks
+
     figures = {"benchmark": "soak", "machine": common.machine(), "minutes": args.minutes, "target_rps": args.rate,
                "requests": f["requests"], "ok": f["ok"], "errors": f["errors"], "errors_by_kind": f["errors_by_kind"],
                "rps": f["rps"], "p95_ms": {k: v["p95_ms"] for k, v in f["kinds"].items()},
                "p50_ms": {k: v["p50_ms"] for k, v in f["kinds"].items()},
                "count": {k: v["n"] for k, v in f["kinds"].items()}, "samples": len(samples),
-               "rss_gunicorn": rss("web"), "rss_celery": rss("celery")}
+               "rss_gunicorn": rss("web"), "rss_celery": rss("celery"),
+               "rss_mib_by_minute": {"gunicorn": by_minute("web"), "celery": by_minute("celery")}}
     if load.error_samples:
         say("errors: " + " | ".join(load.error_samples))
     emit(figures)
