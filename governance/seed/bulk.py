@@ -450,7 +450,9 @@ class BulkWriter:
 
     def lift(self, model_list: Sequence[type[models.Model]]) -> None:
         """PostgreSQL: drop the foreign keys and plain (non-unique) indexes of these tables, to be
-        re-created by ``restore`` — the foreign keys validated. Call inside the seeding transaction
+        re-created by ``restore`` — the foreign keys validated. Partial indexes stay: they hold a
+        small share of the rows (e.g. live cases only), and PostgreSQL would write a re-created
+        predicate back in another (equivalent) form than the migration's. Call inside the seeding transaction
         and before anything is written: PostgreSQL's DDL is transactional, so if the load fails the
         rollback brings every index and constraint back unchanged."""
         if not self.pg:
@@ -472,6 +474,7 @@ class BulkWriter:
                     """SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i
                        JOIN pg_class c ON c.oid = i.indexrelid
                        WHERE i.indrelid = %s::regclass AND NOT i.indisprimary AND NOT i.indisunique
+                         AND i.indpred IS NULL
                          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
                        ORDER BY c.relname""", [table])
                 for name, definition in cursor.fetchall():
