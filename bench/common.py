@@ -21,13 +21,13 @@ import http.client
 import json
 import os
 import random
-import secrets
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable
@@ -37,7 +37,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.stack import APP_ENV_DROPPED, PYTHON, _dies_with_us, children_of, free_port, tail, wait_for  # noqa: E402
+from bench.stack import (  # noqa: E402
+    APP_ENV_DROPPED,
+    PYTHON,
+    _dies_with_us,
+    celery_worker_command,
+    children_of,
+    free_port,
+    gunicorn_command,
+    tail,
+    wait_for,
+)
+from bench.stack import app_env as stack_app_env  # noqa: E402
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gg_city")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -55,30 +66,9 @@ def machine() -> dict:
 
 
 def app_env(database_url: str, redis_url: str, var_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The app processes' environment, as bench/stack.py's ``Stack._app_env`` sets it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(APP_ENV_DROPPED)}
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "governance.settings",
-        "PYTHONPATH": str(ROOT),
-        "PYTHONUNBUFFERED": "1",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "DEBUG": "false",
-        "SECRET_KEY": os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(48),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "false",
-        "SESSION_COOKIE_SECURE": "false",
-        "CSRF_COOKIE_SECURE": "false",
-        "SECURE_HSTS_SECONDS": "0",
-        "GRIDGOV_VAR_DIR": str(var_dir),
-        "MEDIA_ROOT": str(var_dir / "media"),
-        "API_CLIENT_RATE": "10000000/minute",
-        "API_USER_RATE": "10000000/minute",
-        "LOG_LEVEL": "WARNING",
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-    })
-    env.update(extra or {})
-    return env
+    """The app processes' environment (bench/stack.py's), with rates no benchmark reaches."""
+    return stack_app_env(database_url, redis_url, var_dir, extra, secret_key=os.environ.get("BENCH_SECRET_KEY"),
+                         api_rate="10000000/minute")
 
 
 def setup_django(database_url: str = DATABASE_URL, redis_url: str = REDIS_URL) -> None:
@@ -154,6 +144,26 @@ def report_category() -> int:
     return minor.pk
 
 
+class Reports:
+    """Reports as the intake benchmarks file them: by ``REPORTER``, at centroids of real grids, in one
+    plain category, titled ``title``（合成）, a unique Idempotency-Key each."""
+
+    def __init__(self, *, title: str, description: str, kind: str):
+        self.title, self.description, self.kind = title, description, kind
+        self.points = grid_points(2000)
+        self.category = report_category()
+        self.run = uuid.uuid4().hex[:8]
+        self.headers = {"Authorization": f"Bearer {bench_reporter_token()}", "Accept-Language": "en"}
+
+    def request(self, n: int, phase: str = "") -> Request:
+        lon, lat = self.points[n % len(self.points)]
+        label = "-".join(filter(None, (self.run, phase, str(n))))
+        body = {"category": self.category, "title": f"{self.title} {label}（合成）", "description": self.description,
+                "address": f"基准路 {n} 号（合成）", "lon": lon, "lat": lat}
+        return json_request(self.kind, "/api/v1/dispatch/events/", body,
+                            {**self.headers, "Idempotency-Key": f"{self.kind}-{label}"})
+
+
 # --- The app processes -------------------------------------------------------------------------------
 
 
@@ -200,18 +210,12 @@ class Servers:
         if self.collectstatic:  # HTML pages with DEBUG off need the manifest (STATIC_ROOT, git-ignored)
             subprocess.run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=self.env,
                            check=True, capture_output=True)
-        web = [PYTHON, "-m", "gunicorn", "governance.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-               "--workers", str(self.web_workers), "--worker-class", "gthread", "--threads", str(self.web_threads),
-               "--timeout", "60", "--graceful-timeout", "30", "--keep-alive", "5", "--backlog", "2048",
-               "--worker-tmp-dir", "/dev/shm", "--error-logfile", "-", "--preload"]
-        if self.max_requests:
-            web += ["--max-requests", str(self.max_requests), "--max-requests-jitter", "100"]
-        self.web = self._spawn("gunicorn", web)
+        self.web = self._spawn("gunicorn", gunicorn_command(
+            self.port, workers=self.web_workers, threads=self.web_threads, timeout=60, graceful_timeout=30,
+            max_requests=self.max_requests))
         if self.want_worker:
-            self.worker = self._spawn("celery", [
-                PYTHON, "-m", "celery", "-A", "governance", "worker", "-l", "info", "-P", "prefork",
-                "-c", str(self.celery_concurrency), "-n", f"bench-{self.port}@%h", "--without-gossip",
-                "--without-mingle", "--without-heartbeat"])
+            self.worker = self._spawn("celery", celery_worker_command(concurrency=self.celery_concurrency,
+                                                                      name=f"bench-{self.port}"))
         wait_for(self._web_ready, timeout=120, what="gunicorn", log=self.dir / "logs" / "gunicorn.log")
         if self.worker:
             log = self.dir / "logs" / "celery.log"

@@ -21,13 +21,12 @@ import argparse
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common  # noqa: E402
-from bench.common import CpuMeter, Load, Servers, emit, json_request, say, summary  # noqa: E402
+from bench.common import CpuMeter, Load, Reports, Servers, emit, say, summary  # noqa: E402
 
 
 def insert_floor(database_url: str, *, threads: int, total: int) -> dict:
@@ -92,20 +91,11 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     common.setup_django()
-    token = common.bench_reporter_token()
-    points = common.grid_points(2000)
-    category = common.report_category()
-    run = uuid.uuid4().hex[:8]
-    headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
-    say(f"intake: {len(points)} grid points, category {category}, run {run}")
+    reports = Reports(title="基准上报", description="benchmark report (synthetic)", kind="intake")
+    say(f"intake: {len(reports.points)} grid points, category {reports.category}, run {reports.run}")
 
     def report(thread: int, n: int, phase: str):
-        lon, lat = points[n % len(points)]
-        body = {"category": category, "title": f"基准上报 {run}-{phase}-{n}（合成）",
-                "description": "benchmark report (synthetic)", "address": f"基准路 {n} 号（合成）",
-                "lon": lon, "lat": lat}
-        return json_request("intake", "/api/v1/dispatch/events/", body,
-                            {**headers, "Idempotency-Key": f"bench-{run}-{phase}-{n}"})
+        return reports.request(n, phase)
 
     figures: dict = {"benchmark": "intake_api", "machine": common.machine(), "threads": args.threads}
     say("floor: raw PostgreSQL single-row inserts …")

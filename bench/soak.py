@@ -19,13 +19,12 @@ import random
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common  # noqa: E402
-from bench.common import Load, Servers, emit, json_request, rss_kib, say  # noqa: E402
+from bench.common import Load, Reports, Servers, emit, rss_kib, say  # noqa: E402
 from bench.reads import ReadMix  # noqa: E402
 
 MIX = [("report", 40), ("case_list_api", 20), ("queue_dispatcher", 8), ("queue_operator", 7), ("case_page", 15),
@@ -40,24 +39,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sample", type=float, default=10)
     args = parser.parse_args(argv)
     common.setup_django()
-    points = common.grid_points(2000)
-    category = common.report_category()
-    run = uuid.uuid4().hex[:8]
+    reports = Reports(title="基准浸泡", description="soak report (synthetic)", kind="report")
     kinds = [k for k, w in MIX for _ in range(w)]
     with Servers(collectstatic=True) as servers:
         mix = ReadMix(servers)
-        reporter = {"Authorization": f"Bearer {common.bench_reporter_token()}", "Accept-Language": "en"}
 
         def request(thread: int, n: int):
             kind = random.Random(n * 7919 + 13).choice(kinds)
-            if kind == "report":
-                lon, lat = points[n % len(points)]
-                return json_request("report", "/api/v1/dispatch/events/",
-                                    {"category": category, "title": f"基准浸泡 {run}-{n}（合成）",
-                                     "description": "soak report (synthetic)", "address": f"基准路 {n} 号（合成）",
-                                     "lon": lon, "lat": lat},
-                                    {**reporter, "Idempotency-Key": f"soak-{run}-{n}"})
-            return mix.request(kind, n)
+            return reports.request(n) if kind == "report" else mix.request(kind, n)
 
         samples: list[dict] = []
         stop = threading.Event()

@@ -87,6 +87,57 @@ APP_ENV_DROPPED = ("DATABASE_URL", "REDIS_URL", "CELERY_", "DEBUG", "SECRET_KEY"
                    "DJANGO_SETTINGS_MODULE", "WEB_CONCURRENCY", "PYTEST", "COV_")
 
 
+def app_env(database_url: str, redis_url: str, var_dir: Path, extra: dict[str, str] | None = None, *,
+            secret_key: str | None = None, api_rate: str = "1000000/minute") -> dict[str, str]:
+    """The app processes' environment (the stack's, and bench/common.py's servers on the city database):
+    production settings except plain HTTP, API rates high enough not to throttle the load."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(APP_ENV_DROPPED)}
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "governance.settings",
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "DEBUG": "false",
+        "SECRET_KEY": secret_key or secrets.token_urlsafe(48),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "SECURE_HSTS_SECONDS": "0",
+        "GRIDGOV_VAR_DIR": str(var_dir),
+        "MEDIA_ROOT": str(var_dir / "media"),
+        "API_CLIENT_RATE": api_rate,
+        "API_USER_RATE": api_rate,
+        "LOG_LEVEL": "WARNING",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+    })
+    env.update(extra or {})
+    return env
+
+
+def gunicorn_command(port: int, *, workers: int, threads: int, timeout: int, graceful_timeout: int = 10,
+                     access_log: bool = False, preload: bool = True, max_requests: int = 0) -> list[str]:
+    """gunicorn serving governance.wsgi as the Dockerfile runs it (gthread), on 127.0.0.1:``port``."""
+    command = [PYTHON, "-m", "gunicorn", "governance.wsgi:application", "--bind", f"127.0.0.1:{port}",
+               "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+               "--timeout", str(timeout), "--graceful-timeout", str(graceful_timeout), "--keep-alive", "5",
+               "--backlog", "2048", "--worker-tmp-dir", "/dev/shm", "--error-logfile", "-"]
+    if access_log:
+        command += ["--access-logfile", "-"]
+    if preload:  # Django imported once, then forked: workers boot in a fraction of the time
+        command += ["--preload"]
+    if max_requests:  # the Dockerfile recycles workers; off by default so one set of processes serves
+        command += ["--max-requests", str(max_requests), "--max-requests-jitter", "100"]
+    return command
+
+
+def celery_worker_command(*, concurrency: int, name: str) -> list[str]:
+    """``celery -A governance worker`` with a prefork pool of ``concurrency`` processes."""
+    return [PYTHON, "-m", "celery", "-A", "governance", "worker", "-l", "info", "-P", "prefork",
+            "-c", str(concurrency), "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+
+
 class StackUnavailable(RuntimeError):
     """This machine cannot run a stack; the message names what it lacks ("PostgreSQL 15 server
     binaries in …; redis-server …")."""
@@ -427,15 +478,8 @@ class Gunicorn(Service):
         self.preload = preload
 
     def command(self) -> list[str]:
-        command = [PYTHON, "-m", "gunicorn", "governance.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-                   "--workers", str(self.workers), "--worker-class", "gthread", "--threads", str(self.threads),
-                   "--timeout", str(self.timeout), "--graceful-timeout", "10", "--keep-alive", "5",
-                   "--backlog", "2048", "--worker-tmp-dir", "/dev/shm", "--error-logfile", "-"]
-        if self.access_log:
-            command += ["--access-logfile", "-"]
-        if self.preload:  # Django imported once, then forked: workers boot in a fraction of the time
-            command += ["--preload"]
-        return command
+        return gunicorn_command(self.port, workers=self.workers, threads=self.threads, timeout=self.timeout,
+                                access_log=self.access_log, preload=self.preload)
 
     def ready(self) -> bool:
         import urllib.error
@@ -466,10 +510,7 @@ class CeleryWorker(Service):
         self.concurrency = concurrency
 
     def command(self) -> list[str]:
-        command = [PYTHON, "-m", "celery", "-A", "governance", "worker", "-l", "info", "-P", "prefork",
-                   "-c", str(self.concurrency), "-n", f"stack-{self.stack.id}@%h", "--without-gossip",
-                   "--without-mingle", "--without-heartbeat"]
-        return command
+        return celery_worker_command(concurrency=self.concurrency, name=f"stack-{self.stack.id}")
 
     def ready(self) -> bool:
         if not self.log.exists():
@@ -755,29 +796,7 @@ class Stack:
     # --- internals
 
     def _app_env(self, extra: dict[str, str]) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(APP_ENV_DROPPED)}
-        env.update({
-            "DJANGO_SETTINGS_MODULE": "governance.settings",
-            "PYTHONPATH": str(ROOT),
-            "PYTHONUNBUFFERED": "1",
-            "GRIDGOV_STACK_ID": self.id,
-            "DATABASE_URL": self.postgres.url,
-            "REDIS_URL": self.redis.url,
-            "DEBUG": "false",
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "SECURE_SSL_REDIRECT": "false",
-            "SESSION_COOKIE_SECURE": "false",
-            "SECURE_HSTS_SECONDS": "0",
-            "GRIDGOV_VAR_DIR": str(self.dir / "var"),
-            "MEDIA_ROOT": str(self.dir / "var" / "media"),
-            "API_CLIENT_RATE": "1000000/minute",
-            "API_USER_RATE": "1000000/minute",
-            "LOG_LEVEL": "WARNING",
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-        })
-        env.update(extra)
-        return env
+        return app_env(self.postgres.url, self.redis.url, self.dir / "var", {"GRIDGOV_STACK_ID": self.id, **extra})
 
     def _run(self, command: list[str], *, timeout: float, what: str) -> str:
         done = subprocess.run(_dies_with_us(command), cwd=ROOT, env=self.env, capture_output=True, text=True,
