@@ -186,14 +186,17 @@ class Alert(models.IntegerChoices):
     RED = 2, _("Overdue")
 
 
-# Where a case's work still goes on: every open state (dispatch.workflow.OPEN_STATES) and closed cases
-# waiting for their call-back. The queues and the deadline sweep read only these rows, through the
-# partial indexes on Event: a small share of a city's cases, however many years are closed.
-LIVE_STATES = tuple(sorted({
+# The states of a case not yet finished (closed and evaluated are finished; invalid, not registered
+# and merged are dead): see dispatch.workflow, which uses them.
+OPEN_STATES = frozenset({
     State.REPORTED, State.ACCEPTED, State.REGISTERED, State.DISPATCHED, State.RETURNED, State.SIGNED,
     State.IN_PROGRESS, State.EXTENSION_REQUESTED, State.SUSPENDED, State.BACKLOG, State.HANDLED, State.VERIFYING,
-    State.REWORK, State.CLOSED,
-}))
+    State.REWORK,
+})
+# Where a case's work still goes on: the open states and closed cases waiting for their call-back.
+# The queues and the deadline sweep read only these rows, through the partial indexes on Event: a
+# small share of a city's cases, however many years are closed. Sorted: the migrations name them.
+LIVE_STATES = tuple(sorted(OPEN_STATES | {State.CLOSED}))
 # The states whose step clock the deadline sweep watches: the live ones less those paused.
 SWEPT_STATES = tuple(s for s in LIVE_STATES if s not in (State.SUSPENDED, State.BACKLOG))
 

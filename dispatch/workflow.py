@@ -18,7 +18,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from dispatch import clock
 from dispatch.journal import journal_events
-from dispatch.models import Event, State, Transition
+from dispatch.models import OPEN_STATES, Event, State, Transition
 from dispatch.permissions import Who, may_act
 from governance.audit import audit_log
 from governance.errors import DomainError
@@ -38,12 +38,6 @@ class Action:
     restarts_clock: bool = True  # only used when target is None
 
 
-OPEN_STATES = frozenset(
-    {
-        S.REPORTED, S.ACCEPTED, S.REGISTERED, S.DISPATCHED, S.RETURNED, S.SIGNED, S.IN_PROGRESS,
-        S.EXTENSION_REQUESTED, S.SUSPENDED, S.BACKLOG, S.HANDLED, S.VERIFYING, S.REWORK,
-    }
-)
 FINISHED_STATES = frozenset({S.CLOSED, S.EVALUATED})
 DEAD_STATES = frozenset({S.INVALID, S.NOT_REGISTERED, S.MERGED})
 BEFORE_DISPATCH = frozenset({S.REPORTED, S.ACCEPTED, S.REGISTERED, S.RETURNED})
