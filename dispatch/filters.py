@@ -13,11 +13,22 @@ from dataclasses import dataclass
 
 import django_filters
 from django import forms
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from dispatch.models import LIVE_STATES, Alert, Assignment, Channel, Event, MajorClass, MinorClass, State, Urgency
+from dispatch.models import (
+    LIVE_STATES,
+    QUEUE_ORDER,
+    Alert,
+    Assignment,
+    Channel,
+    Event,
+    MajorClass,
+    MinorClass,
+    State,
+    Urgency,
+)
 from dispatch.workflow import DEAD_STATES, FINISHED_STATES, OPEN_STATES, WITH_DEPARTMENT
 from governance.models import AdministrativeUnit, UnitLevel
 from governance.roles import Role
@@ -67,11 +78,22 @@ GROUPS_BY_KEY = {g.key: g for g in GROUPS}
 DEFAULT_GROUP = "open"
 
 
-def group_counts(events: QuerySet[Event], now: datetime.datetime) -> dict[str, int]:
-    """How many of ``events`` fall in each group, in one query over the live cases only (every group
-    lies within them, and their partial indexes spare the years of closed cases)."""
-    return events.filter(state__in=LIVE_STATES).aggregate(**{g.key: Count("pk", filter=g.condition(now))
-                                                             for g in GROUPS})
+# Tabs counted over the live cases; "closed" is the archive of every year, counted only when open.
+COUNTED_GROUPS = [g for g in GROUPS if g.key != "closed"]
+
+
+def group_counts(parts: list[QuerySet[Event]], now: datetime.datetime) -> dict[str, int]:
+    """How many cases fall in each live group (every group but "closed"), summed over ``parts``:
+    querysets sharing no case (``selectors.events_visible_in_parts``), each counted by one query over
+    its live cases, which PostgreSQL answers from a covering partial index without reading the cases."""
+    counts = dict.fromkeys((g.key for g in COUNTED_GROUPS), 0)
+    for part in parts:
+        # Counting "state" (never null), which the index holds: counting "pk" would read each case's id.
+        row = part.filter(state__in=LIVE_STATES).aggregate(
+            **{g.key: Count("state", filter=g.condition(now)) for g in COUNTED_GROUPS})
+        for key, value in row.items():
+            counts[key] += value
+    return counts
 
 
 def in_group(events: QuerySet[Event], key: str, now: datetime.datetime) -> QuerySet[Event]:
@@ -80,9 +102,7 @@ def in_group(events: QuerySet[Event], key: str, now: datetime.datetime) -> Query
 
 def queue_order(events: QuerySet[Event]) -> QuerySet[Event]:
     """Urgent first, then the step falling due soonest (cases without a clock last), then oldest."""
-    return events.annotate(
-        urgency_rank=Case(When(urgency=Urgency.URGENT, then=Value(0)), default=Value(1), output_field=IntegerField())
-    ).order_by("urgency_rank", F("step_due_at").asc(nulls_last=True), "created_at", "pk")
+    return events.order_by(*QUEUE_ORDER)
 
 
 # --- The department handler's queue and the grid worker's checks --------------------------------
@@ -177,6 +197,13 @@ class EventFilter(django_filters.FilterSet):
     def __init__(self, *args, now: datetime.datetime, **kwargs):
         super().__init__(*args, **kwargs)
         self.now = now
+
+    def narrow(self, queryset: QuerySet[Event]) -> QuerySet[Event]:
+        """``queryset`` under these filters, as ``qs`` is the scope's cases under them."""
+        if not self.is_bound:
+            return queryset
+        self.errors  # noqa: B018 (validates the form: the filters read its cleaned data)
+        return self.filter_queryset(queryset)
 
     def filter_text(self, queryset, name, value):
         value = value.strip()

@@ -10,8 +10,8 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from dispatch.filters import GROUPS_BY_KEY, department_groups, group_counts, my_department_ids, overdue_q, to_verify_q
-from dispatch.selectors import events_visible_to
+from dispatch.filters import GROUPS_BY_KEY, department_groups, group_counts, my_department_ids, to_verify_q
+from dispatch.selectors import events_visible_in_parts, events_visible_to
 from dispatch.workflow import OPEN_STATES
 from governance.home import panel
 from governance.models import RoleAssignment
@@ -29,7 +29,7 @@ def _links(url_name: str, counts: dict[str, int], groups) -> list[dict]:
 
 @panel(roles=COMMAND_ROLES, template="dispatch/panels/command.html", order=20)
 def command_panel(user, assignments: list[RoleAssignment]) -> dict:
-    counts = group_counts(events_visible_to(user), timezone.now())
+    counts = group_counts(events_visible_in_parts(user), timezone.now())
     return {
         "queues": _links("dispatch:workbench", counts, [(k, GROUPS_BY_KEY[k].label) for k in COMMAND_GROUPS]),
         "overdue": counts["overdue"],
@@ -57,12 +57,8 @@ def grid_panel(user, assignments: list[RoleAssignment]) -> dict:
 
 @panel(roles={Role.LEADER, Role.ADMINISTRATOR}, template="dispatch/panels/leader.html", order=20)
 def leader_panel(user, assignments: list[RoleAssignment]) -> dict:
-    now = timezone.now()
-    counts = events_visible_to(user).aggregate(
-        listed=Count("pk", filter=GROUPS_BY_KEY["listed"].condition(now)),
-        overdue=Count("pk", filter=overdue_q(now)),
-        open=Count("pk", filter=GROUPS_BY_KEY["open"].condition(now)),
-    )
+    counts = group_counts(events_visible_in_parts(user), timezone.now())
     base = reverse("dispatch:workbench")
-    return {**counts, "listed_url": f"{base}?group=listed", "overdue_url": f"{base}?group=overdue",
+    return {"listed": counts["listed"], "overdue": counts["overdue"], "open": counts["open"],
+            "listed_url": f"{base}?group=listed", "overdue_url": f"{base}?group=overdue",
             "open_url": f"{base}?group=open"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, Case, ExpressionWrapper, F, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -199,12 +199,28 @@ OPEN_STATES = frozenset({
 LIVE_STATES = tuple(sorted(OPEN_STATES | {State.CLOSED}))
 # The states whose step clock the deadline sweep watches: the live ones less those paused.
 SWEPT_STATES = tuple(s for s in LIVE_STATES if s not in (State.SUSPENDED, State.BACKLOG))
+# What the queues' tab counts read of a live case besides its state (dispatch.filters.GROUPS): carried
+# in the scope indexes below, so a tab count is read from the index alone, without visiting the cases.
+TAB_COLUMNS = ["alert", "step_due_at", "step_yellow_at", "paused_at", "listed_supervision"]
+# A case placed outside the area of the centre that runs it (its place corrected after it was taken).
+OUTSIDE_OWNER_AREA = ~Q(unit_path__startswith=F("owner_path"))
+# The command-centre queue's order: urgent first, then the step falling due soonest (cases without a
+# clock last), then oldest. An index over the live cases holds this order, so a large queue's first
+# page is read from the head of the index instead of sorting every case in scope.
+# ("No clock" is a key of its own: SQLite indexes cannot say NULLS LAST.)
+URGENCY_RANK = Case(When(urgency=Urgency.URGENT, then=Value(0)), default=Value(1), output_field=IntegerField())
+NO_CLOCK = ExpressionWrapper(Q(step_due_at__isnull=True), output_field=BooleanField())
+QUEUE_ORDER = (URGENCY_RANK, NO_CLOCK, F("step_due_at"), F("created_at"), F("id"))
 
 
 class Satisfaction(models.TextChoices):
     SATISFIED = "satisfied", _("Satisfied")
     BASICALLY = "basically", _("Basically satisfied")
     DISSATISFIED = "dissatisfied", _("Dissatisfied")
+
+
+_STATE_LABELS = dict(State.choices)
+_CHANNEL_LABELS = dict(Channel.choices)
 
 
 class Event(models.Model):
@@ -313,11 +329,17 @@ class Event(models.Model):
             models.Index(fields=["state", "step_yellow_at"], name="event_state_yellow"),
             models.Index(fields=["state", "step_due_at"], name="event_state_due"),
             models.Index(fields=["minor", "created_at"], name="event_minor_created"),
-            # The queues' scope (a unit's subtree, by place or by owning centre) over live cases only.
-            models.Index(fields=["unit_path"], opclasses=["varchar_pattern_ops"],
-                         condition=Q(state__in=LIVE_STATES), name="event_live_unit_path"),
-            models.Index(fields=["owner_path"], opclasses=["varchar_pattern_ops"],
-                         condition=Q(state__in=LIVE_STATES), name="event_live_owner_path"),
+            # The queues' scope over live cases only, covering the tab counts: a unit's subtree by place,
+            # and by owning centre for the few cases placed outside their centre's area (the others are
+            # found by place: see selectors.visibility_branches).
+            # The state is a key, not only carried: PostgreSQL then narrows a tab's cases in the index
+            # itself instead of ANDing in the state index (all cases), which it misjudges as selective.
+            models.Index(fields=["unit_path", "state"], opclasses=["varchar_pattern_ops", "varchar_ops"],
+                         include=TAB_COLUMNS, condition=Q(state__in=LIVE_STATES), name="event_live_unit_path"),
+            models.Index(fields=["owner_path", "state"], opclasses=["varchar_pattern_ops", "varchar_ops"],
+                         include=[*TAB_COLUMNS, "unit_path"], condition=Q(state__in=LIVE_STATES) & OUTSIDE_OWNER_AREA,
+                         name="event_live_owner_path"),
+            models.Index(*QUEUE_ORDER, condition=Q(state__in=LIVE_STATES), name="event_live_queue_order"),
             # Open cases per grid, the map's measure (index-only: a grid's few live cases, not its years).
             models.Index(fields=["grid", "state"], condition=Q(state__in=LIVE_STATES), name="event_live_grid"),
             # The sweep's two lines: only the cases that have not crossed them yet.
@@ -329,6 +351,14 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
+
+    # Django's own get_FOO_display rebuilds a dict of every choice on each call, translating each
+    # label to hash it; a queue page asks for these on every row. Same answers, looked up directly.
+    def get_state_display(self) -> str:
+        return _STATE_LABELS.get(self.state, self.state)
+
+    def get_channel_display(self) -> str:
+        return _CHANNEL_LABELS.get(self.channel, self.channel)
 
 
 class Assignment(models.Model):

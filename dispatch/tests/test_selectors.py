@@ -10,6 +10,7 @@ from dispatch import services
 from dispatch.models import Channel, MinorClass, State
 from dispatch.selectors import (
     catalogue_search,
+    events_visible_in_parts,
     events_visible_to,
     get_event_by_receipt,
     get_event_for_user,
@@ -79,6 +80,27 @@ def test_the_centre_running_a_case_sees_it_after_its_place_is_corrected(loop):
     assert event.owner_unit == loop.tree.street_a
     assert event in events_visible_to(fresh(loop.operator))
     assert get_event_for_user(fresh(loop.operator), event.pk) == event
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["operator", "dispatcher", "handler", "reporter", "superuser", "anonymous"])
+def test_the_parts_of_a_scope_share_no_case_and_add_up_to_it(loop, cases, persona, who):
+    """The tab counts add the parts up: a case counted twice or missed would show in every count."""
+    reporter = UserFactory()
+    services.event_report(channel=Channel.CITIZEN, title="我的", minor=loop.rubbish, unit=loop.tree.community_a,
+                          reporter=reporter)
+    moved = services.event_edit(event=report(loop), actor=loop.operator, unit=loop.tree.community_b)  # owner: street A
+    bring_to(loop, S.IN_PROGRESS)  # the handler's department's
+    services.event_report(channel=Channel.CITIZEN, title="乙街道", unit=loop.tree.community_b)
+    user = {"operator": loop.operator, "dispatcher": persona(Role.DISTRICT_DISPATCHER), "handler": loop.handler,
+            "reporter": reporter, "superuser": UserFactory(is_superuser=True)}.get(who)
+    user = fresh(user) if user else AnonymousUser()
+    parts = [list(part) for part in events_visible_in_parts(user)]
+    together = [event for part in parts for event in part]
+    assert len(together) == len(set(together))
+    assert set(together) == set(events_visible_to(user))
+    if who == "operator":
+        assert moved in together and len(parts) >= 3
 
 
 @pytest.mark.django_db

@@ -40,7 +40,7 @@ from dispatch.filters import (
     to_verify_q,
 )
 from dispatch.models import LIVE_STATES, Event, MinorClass, State
-from dispatch.selectors import events_visible_to
+from dispatch.selectors import events_visible_in_parts, events_visible_to
 from dispatch.workflow import OPEN_STATES, WorkflowError
 from governance.exports import page_export, requested_format
 from governance.models import AdministrativeUnit
@@ -84,7 +84,7 @@ def tab_links(request: HttpRequest, groups, counts: dict[str, int], current: str
         query = request.GET.copy()
         query.pop("page", None)
         query["group"] = key
-        tabs.append({"key": key, "label": label, "count": counts.get(key, 0), "active": key == current,
+        tabs.append({"key": key, "label": label, "count": counts.get(key), "active": key == current,
                      "url": f"?{query.urlencode()}"})
     return tabs
 
@@ -121,8 +121,10 @@ def workbench(request: HttpRequest) -> HttpResponse:
     rows = with_row_relations(queue_order(in_group(events, group, now)))
     if fmt := requested_format(request):
         return export_cases(request, fmt, rows, list_name="dispatch.workbench", now=now)
-    counts = group_counts(events, now)
-    page, query = page_of(request, rows, now, count=counts[group])
+    counts = group_counts([filterset.narrow(part) for part in events_visible_in_parts(request.user)], now)
+    # The archive tab ("closed") is counted by its paginator, only when it is the tab open.
+    page, query = page_of(request, rows, now, count=counts.get(group))
+    counts[group] = page.paginator.count
     map_query = request.GET.copy()
     for name in ("group", "page"):
         map_query.pop(name, None)
