@@ -24,6 +24,7 @@ from dispatch.models import (
 from dispatch.selectors import active_minor_classes
 from dispatch.services import EXTENSION_UNITS
 from dispatch.workflow import ACTIONS
+from governance.choices import RowModelChoiceField, RowModelMultipleChoiceField
 from governance.models import AdministrativeUnit, Department
 
 MAX_NOTE = 2000
@@ -155,12 +156,12 @@ class EditForm(ActionForm):
 
 
 class DispatchForm(ActionForm):
-    department = forms.ModelChoiceField(
+    department = RowModelChoiceField(
         label=_("Lead department"), queryset=Department.objects.none(), required=False,
         empty_label=_("The routed department"),
         help_text=_("Leave as routed, or choose another department to override the routing."),
     )
-    co_departments = forms.ModelMultipleChoiceField(
+    co_departments = RowModelMultipleChoiceField(
         label=_("Co-handling departments"), queryset=Department.objects.none(), required=False,
         widget=forms.SelectMultiple(attrs={"size": 4}),
     )
@@ -202,7 +203,7 @@ class DelegateForm(ActionForm):
 
 
 class SummonForm(ActionForm):
-    departments = forms.ModelMultipleChoiceField(
+    departments = RowModelMultipleChoiceField(
         label=_("Departments to summon"), queryset=Department.objects.none(),
         widget=forms.SelectMultiple(attrs={"size": 5}),
     )
@@ -332,8 +333,8 @@ class BulkForm(forms.Form):
     ACCEPT, DISPATCH = "accept", "dispatch"
     MAX_CASES = 200
     action = forms.ChoiceField(choices=[(ACCEPT, _("Accept")), (DISPATCH, _("Dispatch"))])
-    department = forms.ModelChoiceField(label=_("Dispatch to"), queryset=Department.objects.none(), required=False,
-                                        empty_label=_("each case's routed department"))
+    department = RowModelChoiceField(label=_("Dispatch to"), queryset=Department.objects.none(), required=False,
+                                     empty_label=_("each case's routed department"))
     cases = forms.MultipleChoiceField(choices=(), required=True,
                                       error_messages={"required": _("Tick the cases first.")})
 

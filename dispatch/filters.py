@@ -9,11 +9,14 @@ filters.
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from dataclasses import dataclass
+from typing import Callable
 
 import django_filters
 from django import forms
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Concat
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -30,6 +33,7 @@ from dispatch.models import (
     Urgency,
 )
 from dispatch.workflow import DEAD_STATES, FINISHED_STATES, OPEN_STATES, WITH_DEPARTMENT
+from governance.choices import RowModelChoiceFilter
 from governance.models import AdministrativeUnit, UnitLevel
 from governance.roles import Role
 from governance.selectors import active_assignments, scope_for, units_visible_to
@@ -41,9 +45,15 @@ CLOCKED_OPEN = frozenset(LIVE_STATES)  # open, and closed: the call-back step st
 
 @dataclass(frozen=True)
 class Group:
+    """A queue tab: the cases in ``states``, or those ``when(now)`` selects."""
+
     key: str
     label: Promise
-    condition: object  # a callable (now) -> Q
+    states: frozenset[str] | None = None
+    when: Callable[[datetime.datetime], Q] | None = None
+
+    def condition(self, now: datetime.datetime) -> Q:
+        return Q(state__in=self.states) if self.states is not None else self.when(now)
 
 
 def overdue_q(now: datetime.datetime) -> Q:
@@ -61,18 +71,18 @@ def yellow_q(now: datetime.datetime) -> Q:
 
 
 GROUPS: list[Group] = [
-    Group("open", _("All open"), lambda now: Q(state__in=OPEN_STATES)),
-    Group("accept", _("Waiting for acceptance"), lambda now: Q(state=S.REPORTED)),
-    Group("register", _("To register"), lambda now: Q(state=S.ACCEPTED)),
-    Group("dispatch", _("To dispatch"), lambda now: Q(state=S.REGISTERED)),
-    Group("returned", _("Returned"), lambda now: Q(state=S.RETURNED)),
-    Group("extension", _("Extension requests"), lambda now: Q(state=S.EXTENSION_REQUESTED)),
-    Group("departments", _("With departments"), lambda now: Q(state__in=WITH_DEPARTMENT | {S.BACKLOG})),
-    Group("verify", _("To verify"), lambda now: Q(state__in=[S.HANDLED, S.VERIFYING])),
-    Group("callback", _("Call-backs due"), lambda now: Q(state=S.CLOSED)),
-    Group("overdue", _("Overdue"), overdue_q),
-    Group("listed", _("Listed supervision"), lambda now: Q(listed_supervision=True, state__in=CLOCKED_OPEN)),
-    Group("closed", _("Closed"), lambda now: Q(state__in=FINISHED_STATES | DEAD_STATES)),
+    Group("open", _("All open"), states=OPEN_STATES),
+    Group("accept", _("Waiting for acceptance"), states=frozenset({S.REPORTED})),
+    Group("register", _("To register"), states=frozenset({S.ACCEPTED})),
+    Group("dispatch", _("To dispatch"), states=frozenset({S.REGISTERED})),
+    Group("returned", _("Returned"), states=frozenset({S.RETURNED})),
+    Group("extension", _("Extension requests"), states=frozenset({S.EXTENSION_REQUESTED})),
+    Group("departments", _("With departments"), states=WITH_DEPARTMENT | {S.BACKLOG}),
+    Group("verify", _("To verify"), states=frozenset({S.HANDLED, S.VERIFYING})),
+    Group("callback", _("Call-backs due"), states=frozenset({S.CLOSED})),
+    Group("overdue", _("Overdue"), when=overdue_q),
+    Group("listed", _("Listed supervision"), when=lambda now: Q(listed_supervision=True, state__in=CLOCKED_OPEN)),
+    Group("closed", _("Closed"), states=FINISHED_STATES | DEAD_STATES),
 ]
 GROUPS_BY_KEY = {g.key: g for g in GROUPS}
 DEFAULT_GROUP = "open"
@@ -85,14 +95,23 @@ COUNTED_GROUPS = [g for g in GROUPS if g.key != "closed"]
 def group_counts(parts: list[QuerySet[Event]], now: datetime.datetime) -> dict[str, int]:
     """How many cases fall in each live group (every group but "closed"), summed over ``parts``:
     querysets sharing no case (``selectors.events_visible_in_parts``), each counted by one query over
-    its live cases, which PostgreSQL answers from a covering partial index without reading the cases."""
-    counts = dict.fromkeys((g.key for g in COUNTED_GROUPS), 0)
+    its live cases, which PostgreSQL answers from a covering partial index without reading the cases.
+    The query counts by state (the tabs that are sets of states add those up) and counts the other
+    tabs' conditions alongside."""
+    by_state: Counter[str] = Counter()
+    counts = {g.key: 0 for g in COUNTED_GROUPS if g.states is None}
     for part in parts:
         # Counting "state" (never null), which the index holds: counting "pk" would read each case's id.
-        row = part.filter(state__in=LIVE_STATES).aggregate(
-            **{g.key: Count("state", filter=g.condition(now)) for g in COUNTED_GROUPS})
-        for key, value in row.items():
-            counts[key] += value
+        rows = (part.filter(state__in=LIVE_STATES).order_by().values("state")
+                .annotate(cases=Count("state"), **{key: Count("state", filter=GROUPS_BY_KEY[key].condition(now))
+                                                   for key in counts}))
+        for row in rows:
+            by_state[row["state"]] += row["cases"]
+            for key in counts:
+                counts[key] += row[key]
+    for group in COUNTED_GROUPS:
+        if group.states is not None:
+            counts[group.key] = sum(by_state[state] for state in group.states)
     return counts
 
 
@@ -162,6 +181,11 @@ def unit_choices(request) -> QuerySet[AdministrativeUnit]:
     return units_visible_to(request.user).filter(level__in=allowed).defer("boundary").order_by("path")
 
 
+# What MajorClass.__str__ and MinorClass.__str__ say, as SQL: the filter's options are read as rows.
+MAJOR_LABEL = Concat("code", Value(" "), "name", output_field=CharField())
+MINOR_LABEL = Concat("major__code", "code", Value(" "), "name", output_field=CharField())
+
+
 class AlertChoice:
     YELLOW = "yellow"
     RED = "red"
@@ -176,14 +200,12 @@ class EventFilter(django_filters.FilterSet):
     urgency = django_filters.ChoiceFilter(label=_("Urgency"), choices=Urgency.choices, empty_label=_("Any urgency"))
     alert = django_filters.ChoiceFilter(label=_("Deadline"), choices=AlertChoice.CHOICES, method="filter_alert",
                                         empty_label=_("Any deadline"))
-    unit = django_filters.ModelChoiceFilter(label=_("Unit"), queryset=unit_choices, method="filter_unit",
-                                            empty_label=_("Any unit"))
-    major = django_filters.ModelChoiceFilter(label=_("Major class"), field_name="minor__major",
-                                             queryset=MajorClass.objects.filter(is_active=True),
-                                             empty_label=_("Any major class"))
-    minor = django_filters.ModelChoiceFilter(label=_("Minor class"),
-                                             queryset=MinorClass.objects.filter(is_active=True).select_related("major"),
-                                             empty_label=_("Any minor class"))
+    unit = RowModelChoiceFilter(label=_("Unit"), queryset=unit_choices, method="filter_unit", empty_label=_("Any unit"))
+    major = RowModelChoiceFilter(label=_("Major class"), field_name="minor__major",
+                                 queryset=MajorClass.objects.filter(is_active=True), option_label=MAJOR_LABEL,
+                                 empty_label=_("Any major class"))
+    minor = RowModelChoiceFilter(label=_("Minor class"), queryset=MinorClass.objects.filter(is_active=True),
+                                 option_label=MINOR_LABEL, empty_label=_("Any minor class"))
     channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Channel.choices, empty_label=_("Any channel"))
     since = django_filters.DateFilter(label=_("Reported from"), field_name="created_at", lookup_expr="date__gte",
                                       widget=forms.DateInput(attrs={"type": "date"}))
