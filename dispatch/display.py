@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils import formats, timezone
+from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext, gettext_lazy as _
 
 from dispatch import clock
@@ -33,6 +34,7 @@ class Clock:
     limit: str  # "4 working hours"
     rule: str  # where the limit comes from (a category, a parameter)
     paused_at: datetime.datetime | None
+    remaining: str = ""  # "overdue by 2 hours" / "3 days left" (empty when paused)
 
     @property
     def overdue(self) -> bool:
@@ -71,15 +73,23 @@ def clock_of(event: Event, now: datetime.datetime | None = None) -> Clock | None
     limit = ""
     if event.step_limit_amount and event.step_limit_unit:
         limit = clock.limit_label(TimeLimit(event.step_limit_amount, event.step_limit_unit))
+    colour = clock_colour(event, now)
+    if colour == "paused":
+        remaining = ""
+    elif colour == "red":
+        remaining = gettext("overdue by %(t)s") % {"t": timesince(event.step_due_at, now)}
+    else:
+        remaining = gettext("%(t)s left") % {"t": timeuntil(event.step_due_at, now)}
     return Clock(
         step=event.step,
         label=str(clock.STEP_LABELS.get(event.step, event.step)),
         started_at=event.step_started_at,
         due_at=event.step_due_at,
-        colour=clock_colour(event, now),
+        colour=colour,
         limit=limit,
         rule=rule_text(event.step_rule),
         paused_at=event.paused_at,
+        remaining=remaining,
     )
 
 
