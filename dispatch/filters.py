@@ -124,6 +124,12 @@ def queue_order(events: QuerySet[Event]) -> QuerySet[Event]:
     return events.order_by(*QUEUE_ORDER)
 
 
+def tab_order(events: QuerySet[Event], key: str) -> QuerySet[Event]:
+    """A tab's order: the queue's for work in hand; the archive ("closed"), newest first (read from the
+    head of the reporting-time index rather than sorting a district's years of cases)."""
+    return events.order_by("-created_at", "-pk") if key == "closed" else queue_order(events)
+
+
 # --- The department handler's queue and the grid worker's checks --------------------------------
 
 

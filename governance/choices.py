@@ -42,6 +42,7 @@ class _FilterField(RowOptionsMixin, django_filters.fields.ModelChoiceField):
 
 
 class RowModelChoiceFilter(django_filters.ModelChoiceFilter):
-    """``django_filters.ModelChoiceFilter`` with the options read as rows (``option_label=``)."""
+    """``django_filters.ModelChoiceFilter`` with the options read as rows (``option_label=``); without
+    django-filter's ``null_label`` option, which no filter here uses."""
 
     field_class = _FilterField

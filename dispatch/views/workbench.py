@@ -37,6 +37,7 @@ from dispatch.filters import (
     in_group,
     my_department_ids,
     queue_order,
+    tab_order,
     to_verify_q,
 )
 from dispatch.models import LIVE_STATES, Event, MinorClass, State
@@ -118,7 +119,7 @@ def workbench(request: HttpRequest) -> HttpResponse:
     filterset = EventFilter(request.GET or None, queryset=events_visible_to(request.user), request=request, now=now)
     events = filterset.qs
     group = request.GET.get("group") if request.GET.get("group") in GROUPS_BY_KEY else DEFAULT_GROUP
-    rows = with_row_relations(queue_order(in_group(events, group, now)))
+    rows = with_row_relations(tab_order(in_group(events, group, now), group))
     if fmt := requested_format(request):
         return export_cases(request, fmt, rows, list_name="dispatch.workbench", now=now)
     counts = group_counts([filterset.narrow(part) for part in events_visible_in_parts(request.user)], now)
