@@ -2,8 +2,8 @@
 grid worker's cases to verify.
 
 The rows always come from ``selectors.events_visible_to``; these filters only narrow them. The queue
-groups (tabs) are kept apart from the FilterSet so one aggregate can count every tab under the other
-filters.
+groups (tabs) are kept apart from the FilterSet so one query per part of the scope can count every tab
+under the other filters (``group_counts``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Home-page panels for the people of the case loop (see governance.home).
 
-Each panel is one aggregate over ``events_visible_to`` (plus the scope's own queries), so the home
-page stays cheap however many cases there are.
+Each panel is one aggregate over ``events_visible_to``, or one per part of the scope for the queue
+counts (``filters.group_counts``), plus the scope's own queries, so the home page stays cheap however
+many cases there are.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from django.http import Http404
 from dispatch.models import OUTSIDE_OWNER_AREA, Assignment, Event, HotlineCall, MajorClass, MinorClass
 from dispatch.workflow import OPEN_STATES
 from governance.params import get_param
-from governance.selectors import scope_for, users_visible_to
+from governance.selectors import scope_for, scope_q, users_visible_to
 from grids.geometry import M_PER_DEG
 
 
@@ -27,13 +27,14 @@ def visibility_branches(user) -> list[Q | Exists] | None:
     scope = scope_for(user)
     if scope.everything:
         return None
-    branches: list[Q | Exists] = [Q(unit_path__startswith=path) for path in scope.unit_paths]
-    # The owner too: a centre keeps seeing the case it runs after its place was corrected to a unit
-    # outside the centre's own area. (A case inside its centre's area is already visible by place.)
-    branches += [Q(owner_path__startswith=path) & OUTSIDE_OWNER_AREA for path in scope.unit_paths]
+    branches: list[Q | Exists] = []
+    if scope.unit_paths:
+        # The owner too: a centre keeps seeing the case it runs after its place was corrected to a unit
+        # outside the centre's own area. (A case inside its centre's area is already visible by place.)
+        branches += [scope_q(user, unit_path="unit_path"), scope_q(user, unit_path="owner_path") & OUTSIDE_OWNER_AREA]
     if scope.department_ids:
         helping = Assignment.objects.filter(event=OuterRef("pk"), department__in=scope.department_ids)
-        branches += [Q(department__in=scope.department_ids), Exists(helping)]
+        branches += [scope_q(user, department="department"), Exists(helping)]
     if getattr(user, "is_authenticated", False):
         branches.append(Q(reporter=user))
     return branches
@@ -49,7 +50,8 @@ def events_visible_to(user) -> QuerySet[Event]:
 def events_visible_in_parts(user) -> list[QuerySet[Event]]:
     """The cases of ``events_visible_to(user)`` split into parts that share no case, one per branch
     (each less the branches before it), for counts that add up: PostgreSQL reads each part from its
-    own index, where the whole scope's OR would need every case's row (see ``filters.group_counts``)."""
+    own index (for a scope of one unit, as most are), where the whole scope's OR would need every
+    case's row (see ``filters.group_counts``)."""
     branches = visibility_branches(user)
     if branches is None:
         return [Event.objects.all()]

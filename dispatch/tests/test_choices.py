@@ -28,7 +28,6 @@ def offered(field) -> list[tuple[str, str]]:
 
 
 def test_department_lists_offer_what_instances_would(loop):
-    MajorClass.objects.create(kind="event", code="77", name="甲类")  # more than one of each
     field = BulkForm().fields["department"]
     assert offered(field) == instance_options(field)
     assert len(offered(field)) == Department.objects.filter(is_active=True).count() + 1
